@@ -1,0 +1,68 @@
+"""Plain records that flow between readers, the runner, models and metrics (DESIGN.md "The records")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Mode = Literal["generate", "rank"]
+Architecture = Literal["encoder-decoder", "decoder-only"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One evaluation item as a reader yields it.
+
+    `media` is the absolute path of the image or video, already resolved inside the data root.
+    `fields` feed the templates (question, caption, options, context, ocr_tokens, history, ...).
+    `references` feed the metric (captions, answers, answer, answer_index, label, ...).
+    `candidates` are the texts to rank (choices, answer options, vocabulary); None when generating.
+    """
+
+    id: str
+    media: Path
+    fields: dict[str, Any]
+    references: dict[str, Any]
+    candidates: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Beam-search settings of one task, already resolved for one architecture."""
+
+    num_beams: int = 5
+    max_new_tokens: int = 10
+    min_new_tokens: int = 1
+    length_penalty: float = 1.0
+    repetition_penalty: float = 1.0
+
+
+@dataclass
+class ModelInput:
+    """What a model needs for one request: the rendered prompt and the loaded media.
+
+    `frames` holds one PIL image for an image task, N frames for a video task; every frame goes
+    through the vision encoder and Q-Former and the query outputs are concatenated.
+    `qformer_prompt` is the text given to the Q-Former (the prompt itself unless the ablation
+    gives it none: then "").
+    """
+
+    prompt: str
+    frames: list[Any]
+    candidates: tuple[str, ...] = ()
+    qformer_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One (sample, template) pair to run."""
+
+    task: str
+    sample_id: str
+    template_id: str
+    prompt: str
+    mode: Mode
+    media: Path
+    candidates: tuple[str, ...] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

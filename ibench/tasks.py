@@ -1,0 +1,408 @@
+"""TaskSpec records and loading/validating tasks/*.yaml (one file per dataset).
+
+Every error names the file and the field, so a user editing a task file knows what to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ibench.records import Architecture, GenerationSettings
+from ibench.resources import resource_dir
+
+SPLITS = ("held-in", "held-out")
+MODES = ("generate", "rank")
+MEDIA_KINDS = ("image", "video")
+CANDIDATE_SOURCES = ("choices", "options", "vocabulary", "verbalizers")
+METRIC_NAMES = (
+    "cider",
+    "vqa_accuracy",
+    "exact_match",
+    "accuracy",
+    "ivqa_accuracy",
+    "mrr",
+    "roc_auc",
+)
+# Table 1 of the paper, in its column order (protocol.md section 4 and 8).
+HELD_OUT_ORDER = (
+    "nocaps",
+    "flickr30k",
+    "gqa",
+    "vsr",
+    "iconqa",
+    "textvqa",
+    "visdial",
+    "hateful_memes",
+    "vizwiz",
+    "scienceqa_img",
+    "msvd_qa",
+    "msrvtt_qa",
+    "ivqa",
+)
+
+
+class TaskError(ValueError):
+    """A task file is missing, malformed, or refers to something that does not exist."""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where a dataset lives under the data root and how to read it."""
+
+    format: str
+    files: dict[str, str]
+    media_dir: str
+    published_at: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RankSpec:
+    """How candidates are found and turned into a prediction in rank mode."""
+
+    candidates: str
+    verbalizers: dict[str, tuple[str, ...]] | None = None
+    aggregation: str = "argmax"
+    vocabulary: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A choice the paper leaves open, written out so users see it (protocol.md [decision])."""
+
+    name: str
+    value: str
+    why: str
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One dataset of the protocol: data, prompt, inference mode, metric and reference numbers."""
+
+    id: str
+    title: str
+    category: str
+    split: str
+    media: str
+    frames: int | None
+    data: DataSpec
+    eval_split: str
+    eval_size: int | None
+    mode: str
+    prompt: str
+    templates: str
+    metric: str
+    generation: dict[str, Any] | None = None
+    rank: RankSpec | None = None
+    reference: dict[str, float] = field(default_factory=dict)
+    train_size: int | None = None
+    decisions: tuple[Decision, ...] = ()
+    source: Path | None = None
+
+    def generation_settings(self, architecture: Architecture) -> GenerationSettings:
+        """Resolve decoding settings for one architecture (length penalty differs, protocol 3)."""
+        if self.generation is None:
+            raise TaskError(f"task {self.id} has no generation settings (mode {self.mode})")
+        values = dict(self.generation)
+        penalty = values.get("length_penalty", 1.0)
+        if isinstance(penalty, dict):
+            values["length_penalty"] = penalty[architecture]
+        return GenerationSettings(**{k: v for k, v in values.items()})
+
+
+# ---------------------------------------------------------------------------- validation helpers
+
+_TOP_KEYS = {
+    "id": True,
+    "title": True,
+    "category": True,
+    "split": True,
+    "media": True,
+    "data": True,
+    "eval_split": True,
+    "mode": True,
+    "prompt": True,
+    "templates": True,
+    "metric": True,
+    "generation": False,
+    "rank": False,
+    "reference": False,
+    "train_size": False,
+    "decisions": False,
+}
+_GENERATION_KEYS = {
+    "num_beams": int,
+    "max_new_tokens": int,
+    "min_new_tokens": int,
+    "length_penalty": (int, float, dict),
+    "repetition_penalty": (int, float),
+}
+
+
+class _Checker:
+    """Accessor that turns a schema violation into a TaskError naming file and field."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, message: str) -> TaskError:
+        return TaskError(f"{self.path}: field '{where}': {message}")
+
+    def mapping(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"must be a mapping, got {type(value).__name__}")
+        return value
+
+    def keys(self, value: dict[str, Any], allowed: dict[str, bool], where: str) -> None:
+        for key in value:
+            if key not in allowed:
+                raise self.fail(f"{where}{key}", f"unknown field; allowed: {', '.join(allowed)}")
+        for key, required in allowed.items():
+            if required and key not in value:
+                raise self.fail(f"{where}{key}", "is required")
+
+    def text(self, value: Any, where: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f"must be a non-empty string, got {value!r}")
+        return value
+
+    def choice(self, value: Any, options: tuple[str, ...], where: str) -> str:
+        if value not in options:
+            raise self.fail(where, f"must be one of {', '.join(options)}, got {value!r}")
+        return value
+
+    def positive_int(self, value: Any, where: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise self.fail(where, f"must be a positive integer, got {value!r}")
+        return value
+
+
+def _parse_media(c: _Checker, raw: Any) -> tuple[str, int | None]:
+    media = c.mapping(raw, "media")
+    c.keys(media, {"kind": True, "frames": False}, "media.")
+    kind = c.choice(media["kind"], MEDIA_KINDS, "media.kind")
+    frames = media.get("frames")
+    if kind == "video":
+        frames = c.positive_int(frames if frames is not None else 4, "media.frames")
+    elif frames is not None:
+        raise c.fail("media.frames", "only video tasks have a frame count")
+    return kind, frames
+
+
+def _parse_data(c: _Checker, raw: Any) -> DataSpec:
+    data = c.mapping(raw, "data")
+    c.keys(
+        data,
+        {"format": True, "files": True, "media_dir": True, "published_at": True, "options": False},
+        "data.",
+    )
+    files = c.mapping(data["files"], "data.files")
+    if not files:
+        raise c.fail("data.files", "must name at least one annotation file")
+    for role, rel in files.items():
+        _relative_path(c, rel, f"data.files.{role}")
+    _relative_path(c, data["media_dir"], "data.media_dir")
+    return DataSpec(
+        format=c.text(data["format"], "data.format"),
+        files={str(k): str(v) for k, v in files.items()},
+        media_dir=str(data["media_dir"]),
+        published_at=c.text(data["published_at"], "data.published_at"),
+        options=dict(c.mapping(data.get("options") or {}, "data.options")),
+    )
+
+
+def _relative_path(c: _Checker, value: Any, where: str) -> str:
+    text = c.text(value, where)
+    parts = Path(text).parts
+    if Path(text).is_absolute() or ".." in parts:
+        raise c.fail(where, f"must be a path inside the data root, got {text!r}")
+    return text
+
+
+def _parse_eval_split(c: _Checker, raw: Any) -> tuple[str, int | None]:
+    split = c.mapping(raw, "eval_split")
+    c.keys(split, {"name": True, "size": True}, "eval_split.")
+    size = split["size"]
+    if size is not None:
+        size = c.positive_int(size, "eval_split.size")
+    return c.text(split["name"], "eval_split.name"), size
+
+
+def _parse_generation(c: _Checker, raw: Any) -> dict[str, Any]:
+    gen = c.mapping(raw, "generation")
+    for key, value in gen.items():
+        if key not in _GENERATION_KEYS:
+            raise c.fail(f"generation.{key}", f"unknown; allowed: {', '.join(_GENERATION_KEYS)}")
+        expected = _GENERATION_KEYS[key]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise c.fail(f"generation.{key}", f"has the wrong type ({value!r})")
+    penalty = gen.get("length_penalty")
+    if isinstance(penalty, dict):
+        if set(penalty) != {"encoder-decoder", "decoder-only"}:
+            raise c.fail(
+                "generation.length_penalty",
+                "a per-architecture value needs exactly the keys encoder-decoder and decoder-only",
+            )
+    return dict(gen)
+
+
+def _parse_rank(c: _Checker, raw: Any) -> RankSpec:
+    rank = c.mapping(raw, "rank")
+    c.keys(
+        rank,
+        {"candidates": True, "verbalizers": False, "aggregation": False, "vocabulary": False},
+        "rank.",
+    )
+    source = c.choice(rank["candidates"], CANDIDATE_SOURCES, "rank.candidates")
+    verbalizers = None
+    if source == "verbalizers":
+        raw_v = c.mapping(rank.get("verbalizers"), "rank.verbalizers")
+        c.keys(raw_v, {"positive": True, "negative": True}, "rank.verbalizers.")
+        verbalizers = {}
+        for side in ("positive", "negative"):
+            words = raw_v[side]
+            if not isinstance(words, list) or not words:
+                raise c.fail(f"rank.verbalizers.{side}", "must be a non-empty list of words")
+            verbalizers[side] = tuple(c.text(w, f"rank.verbalizers.{side}") for w in words)
+    aggregation = c.choice(
+        rank.get("aggregation", "logsumexp" if verbalizers else "argmax"),
+        ("argmax", "logsumexp"),
+        "rank.aggregation",
+    )
+    vocabulary = None
+    if source == "vocabulary":
+        vocabulary = dict(c.mapping(rank.get("vocabulary"), "rank.vocabulary"))
+    return RankSpec(source, verbalizers, aggregation, vocabulary)
+
+
+def _parse_decisions(c: _Checker, raw: Any) -> tuple[Decision, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise c.fail("decisions", "must be a list of {name, value, why}")
+    out = []
+    for i, item in enumerate(raw):
+        item = c.mapping(item, f"decisions[{i}]")
+        c.keys(item, {"name": True, "value": True, "why": True}, f"decisions[{i}].")
+        out.append(
+            Decision(
+                c.text(item["name"], f"decisions[{i}].name"),
+                c.text(str(item["value"]), f"decisions[{i}].value"),
+                c.text(item["why"], f"decisions[{i}].why"),
+            )
+        )
+    return tuple(out)
+
+
+def _parse_reference(c: _Checker, raw: Any) -> dict[str, float]:
+    if raw is None:
+        return {}
+    ref = c.mapping(raw, "reference")
+    for model, value in ref.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise c.fail(f"reference.{model}", f"must be a number, got {value!r}")
+    return {str(k): float(v) for k, v in ref.items()}
+
+
+def parse_task(raw: Any, path: Path) -> TaskSpec:
+    """Validate one task file's content and build its TaskSpec."""
+    c = _Checker(path)
+    if not isinstance(raw, dict):
+        raise TaskError(f"{path}: must be a YAML mapping at the top level")
+    c.keys(raw, _TOP_KEYS, "")
+    task_id = c.text(raw["id"], "id")
+    if task_id != path.stem:
+        raise c.fail("id", f"must equal the file name {path.stem!r}, got {task_id!r}")
+    media, frames = _parse_media(c, raw["media"])
+    eval_name, eval_size = _parse_eval_split(c, raw["eval_split"])
+    mode = c.choice(raw["mode"], MODES, "mode")
+    generation = rank = None
+    if mode == "generate":
+        if "rank" in raw:
+            raise c.fail("rank", "only rank-mode tasks have rank settings")
+        generation = _parse_generation(c, raw.get("generation") or {})
+    else:
+        if "generation" in raw:
+            raise c.fail("generation", "only generate-mode tasks have decoding settings")
+        rank = _parse_rank(c, raw.get("rank"))
+    return TaskSpec(
+        id=task_id,
+        title=c.text(raw["title"], "title"),
+        category=c.text(raw["category"], "category"),
+        split=c.choice(raw["split"], SPLITS, "split"),
+        media=media,
+        frames=frames,
+        data=_parse_data(c, raw["data"]),
+        eval_split=eval_name,
+        eval_size=eval_size,
+        mode=mode,
+        prompt=c.text(raw["prompt"], "prompt"),
+        templates=c.text(raw["templates"], "templates"),
+        metric=c.choice(raw["metric"], METRIC_NAMES, "metric"),
+        generation=generation,
+        rank=rank,
+        reference=_parse_reference(c, raw.get("reference")),
+        train_size=(
+            c.positive_int(raw["train_size"], "train_size") if "train_size" in raw else None
+        ),
+        decisions=_parse_decisions(c, raw.get("decisions")),
+        source=path,
+    )
+
+
+def load_task_file(path: Path) -> TaskSpec:
+    """Read and validate one task YAML file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TaskError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise TaskError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_task(raw, path)
+
+
+def load_tasks(folder: Path | None = None) -> dict[str, TaskSpec]:
+    """Load every task file of a folder (the shipped tasks/ by default), keyed by id."""
+    if folder is None:
+        return dict(_shipped_tasks())
+    return _load_folder(folder)
+
+
+def _load_folder(folder: Path) -> dict[str, TaskSpec]:
+    tasks = {}
+    for path in sorted(folder.glob("*.yaml")):
+        spec = load_task_file(path)
+        tasks[spec.id] = spec
+    if not tasks:
+        raise TaskError(f"{folder}: no task files (*.yaml) found")
+    return tasks
+
+
+@cache
+def _shipped_tasks() -> dict[str, TaskSpec]:
+    return _load_folder(resource_dir("tasks"))
+
+
+def select_tasks(
+    tasks: dict[str, TaskSpec], split: str = "all", names: list[str] | None = None
+) -> list[TaskSpec]:
+    """Tasks of a split (held-in, held-out, all) or by name, in the protocol's order."""
+    if names:
+        from ibench.names import resolve_name
+
+        return [tasks[resolve_name(n, list(tasks), "task")] for n in names]
+    if split not in (*SPLITS, "all"):
+        raise TaskError(f"unknown split {split!r}: use held-in, held-out or all")
+    chosen = [t for t in tasks.values() if split == "all" or t.split == split]
+    return sorted(chosen, key=_order_key)
+
+
+def _order_key(task: TaskSpec) -> tuple[int, int, str]:
+    if task.id in HELD_OUT_ORDER:
+        return (1, HELD_OUT_ORDER.index(task.id), task.id)
+    return (0, 0, task.id)

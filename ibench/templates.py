@@ -1,0 +1,183 @@
+"""Instruction template families from templates/*.yaml, and strict rendering.
+
+A template is plain text with named `{placeholders}`; rendering with a missing field is an
+error naming the template and the field, never a silent blank (protocol.md section 6).
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ibench.resources import resource_dir
+
+SOURCES = ("paper", "ibench", "dataset")
+
+
+class TemplateError(ValueError):
+    """A template file is malformed, or a template cannot be rendered."""
+
+
+@dataclass(frozen=True)
+class Template:
+    """One instruction template: id (`family-NN`), its text and where it comes from."""
+
+    id: str
+    text: str
+    source: str
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The field names the text uses, in order of first use."""
+        return placeholders(self.text)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of templates for one task category."""
+
+    name: str
+    title: str
+    description: str
+    fields: tuple[str, ...]
+    templates: tuple[Template, ...]
+    source: Path | None = None
+
+    def get(self, template_id: str) -> Template:
+        """The template with this id (TemplateError when there is none)."""
+        for template in self.templates:
+            if template.id == template_id:
+                return template
+        raise TemplateError(f"family {self.name} has no template {template_id!r}")
+
+    def find_text(self, text: str) -> Template | None:
+        """The template whose text is exactly `text`, if any."""
+        return next((t for t in self.templates if t.text == text), None)
+
+    def sources(self) -> dict[str, int]:
+        """How many templates come from each source."""
+        counts: dict[str, int] = {}
+        for template in self.templates:
+            counts[template.source] = counts.get(template.source, 0) + 1
+        return counts
+
+
+def placeholders(text: str) -> tuple[str, ...]:
+    """Named fields of a format string; TemplateError for positional or formatted fields."""
+    names: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise TemplateError(f"template text {text!r} is not a valid format string: {exc}") from exc
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise TemplateError(f"template text {text!r}: field {{{name}}} must be a plain name")
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def render(template: Template, fields: dict[str, Any]) -> str:
+    """Fill a template; a field it needs that `fields` lacks is a TemplateError."""
+    missing = [name for name in template.placeholders if name not in fields]
+    if missing:
+        raise TemplateError(
+            f"template {template.id} needs field {missing[0]!r}, which is missing "
+            f"(given: {', '.join(sorted(fields)) or 'none'})"
+        )
+    return template.text.format(**{name: fields[name] for name in template.placeholders})
+
+
+def parse_family(raw: Any, path: Path) -> Family:
+    """Validate one family file and build its Family."""
+    if not isinstance(raw, dict):
+        raise TemplateError(f"{path}: must be a YAML mapping at the top level")
+    allowed = {"family", "title", "description", "fields", "templates"}
+    for key in raw:
+        if key not in allowed:
+            raise TemplateError(f"{path}: field '{key}': unknown; allowed: {', '.join(allowed)}")
+    for key in ("family", "title", "fields", "templates"):
+        if key not in raw:
+            raise TemplateError(f"{path}: field '{key}': is required")
+    if raw["family"] != path.stem:
+        raise TemplateError(f"{path}: field 'family': must equal the file name {path.stem!r}")
+    fields = raw["fields"]
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise TemplateError(f"{path}: field 'fields': must be a list of names")
+    items = raw["templates"]
+    if not isinstance(items, list) or not items:
+        raise TemplateError(f"{path}: field 'templates': must be a non-empty list")
+    templates: list[Template] = []
+    for i, item in enumerate(items):
+        templates.append(_parse_template(item, i, path, raw["family"], fields))
+    ids = [t.id for t in templates]
+    if len(set(ids)) != len(ids):
+        raise TemplateError(f"{path}: field 'templates': duplicate template ids")
+    return Family(
+        name=raw["family"],
+        title=str(raw["title"]),
+        description=str(raw.get("description", "")),
+        fields=tuple(fields),
+        templates=tuple(templates),
+        source=path,
+    )
+
+
+def _parse_template(item: Any, i: int, path: Path, family: str, fields: list[str]) -> Template:
+    where = f"{path}: field 'templates[{i}]"
+    if not isinstance(item, dict) or set(item) != {"id", "text", "source"}:
+        raise TemplateError(f"{where}': must have exactly id, text and source")
+    if not str(item["id"]).startswith(f"{family}-"):
+        raise TemplateError(f"{where}.id': must start with '{family}-', got {item['id']!r}")
+    if item["source"] not in SOURCES:
+        raise TemplateError(f"{where}.source': must be one of {', '.join(SOURCES)}")
+    if not isinstance(item["text"], str) or not item["text"].strip():
+        raise TemplateError(f"{where}.text': must be a non-empty string")
+    try:
+        used = placeholders(item["text"])
+    except TemplateError as exc:
+        raise TemplateError(f"{where}.text': {exc}") from exc
+    unknown = [name for name in used if name not in fields]
+    if unknown:
+        raise TemplateError(f"{where}.text': uses {{{unknown[0]}}}, not among the family's fields")
+    return Template(id=str(item["id"]), text=item["text"], source=item["source"])
+
+
+def load_family_file(path: Path) -> Family:
+    """Read and validate one template family file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TemplateError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_family(raw, path)
+
+
+def load_families(folder: Path | None = None) -> dict[str, Family]:
+    """Every family of a folder (the shipped templates/ by default), keyed by name."""
+    if folder is None:
+        return dict(_shipped_families())
+    return _load_folder(folder)
+
+
+def _load_folder(folder: Path) -> dict[str, Family]:
+    families = {}
+    for path in sorted(folder.glob("*.yaml")):
+        family = load_family_file(path)
+        families[family.name] = family
+    if not families:
+        raise TemplateError(f"{folder}: no template families (*.yaml) found")
+    return families
+
+
+@cache
+def _shipped_families() -> dict[str, Family]:
+    return _load_folder(resource_dir("templates"))
