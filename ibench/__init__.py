@@ -1,0 +1,3 @@
+"""ibench: evaluation benchmark suite for InstructBLIP-family vision-language models."""
+
+__version__ = "0.1.0"

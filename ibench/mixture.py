@@ -1,0 +1,42 @@
+"""The paper's square-root data mixture for instruction tuning (protocol.md section 7)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import yaml
+
+
+class MixtureError(ValueError):
+    """Sizes that cannot give a mixture (empty, non-positive, unreadable file)."""
+
+
+def sqrt_mixture(sizes: dict[str, int]) -> dict[str, float]:
+    """p_d = sqrt(S_d) / sum_i sqrt(S_i) for every dataset d."""
+    if not sizes:
+        raise MixtureError("no datasets to mix")
+    for name, size in sizes.items():
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise MixtureError(f"dataset {name!r}: size must be a positive integer, got {size!r}")
+    total = sum(math.sqrt(s) for s in sizes.values())
+    return {name: math.sqrt(size) / total for name, size in sizes.items()}
+
+
+def load_sizes(path: Path) -> dict[str, int]:
+    """Read a {dataset: size} mapping from a YAML or JSON file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MixtureError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise MixtureError(f"{path}: not valid {path.suffix or 'YAML'}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise MixtureError(f"{path}: must map dataset names to sizes")
+    for name, size in raw.items():
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise MixtureError(f"{path}: field '{name}': size must be an integer, got {size!r}")
+    return {str(k): v for k, v in raw.items()}
