@@ -13,8 +13,8 @@ from ibench.display import console, print_json, print_table
 from ibench.mixture import MixtureError, load_sizes, sqrt_mixture
 from ibench.names import UnknownNameError, resolve_name
 from ibench.prompts import task_family, zero_shot_template
-from ibench.tasks import TaskError, load_tasks, select_tasks
-from ibench.templates import TemplateError, load_families, render
+from ibench.tasks import load_tasks, select_tasks
+from ibench.templates import load_families, render
 
 EXIT_BAD_NAME = 2
 
@@ -177,7 +177,9 @@ def templates_show(name: str, as_json: bool) -> None:
         try:
             task = all_tasks[resolve_name(name, all_tasks, "task")]
         except UnknownNameError:
-            raise UnknownNameError("task or template family", name, [*all_tasks, *families])
+            raise UnknownNameError(
+                "task or template family", name, [*all_tasks, *families]
+            ) from None
         family = task_family(task, families)
     if as_json:
         print_json({"family": family.name, "title": family.title, "fields": list(family.fields),
@@ -251,6 +253,218 @@ def _split_names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
+@data.command("check")
+@click.option("--data-root", type=click.Path(path_type=Path), required=True)
+@click.option("--tasks", "task_names", default=None, help="Comma-separated task ids (default all).")
+@click.option("--split", type=click.Choice(["held-in", "held-out", "all"]), default="all")
+@click.option("--full", is_flag=True, help="Check every media file, not a sample.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def data_check(data_root: Path, task_names: str | None, split: str, full: bool,
+               as_json: bool) -> None:
+    """For each task: found or missing (with the exact path), sample count, media problems."""
+    from ibench.data.check import check_task
+
+    chosen = select_tasks(load_tasks(), split, _split_names(task_names))
+    checks = [check_task(t, data_root, full=full) for t in chosen]
+    if as_json:
+        print_json([asdict(c) for c in checks])
+    else:
+        _print_checks(checks, data_root)
+    if any(not c.usable for c in checks):
+        sys.exit(1)
+
+
+def _print_checks(checks: list, data_root: Path) -> None:
+    rows = []
+    for c in checks:
+        status = "found" if c.usable else "MISSING" if c.missing_files else "UNUSABLE"
+        count = f"{c.n_samples} (protocol {c.expected or '-'})" if c.usable else "-"
+        media = f"{len(c.media_problems)} of {c.media_checked} bad" if c.usable else "-"
+        rows.append([c.task, status, count, media])
+    print_table(f"Data under {data_root}", ["task", "status", "samples", "media checked"], rows)
+    out = console()
+    for c in checks:
+        for path in c.missing_files:
+            out.print(f"{c.task}: missing {path}\n    published at {c.published_at}")
+        if c.error:
+            out.print(f"{c.task}: {c.error}")
+        for problem in c.media_problems[:10]:
+            out.print(f"{c.task}: sample {problem[0]}: {problem[1]}: {problem[2]}")
+
+
+@data.command("sample-pack")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--per-task", type=click.IntRange(1, 1000), default=8, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def data_sample_pack(directory: Path, per_task: int, seed: int) -> None:
+    """Write a small synthetic copy of all 26 datasets in their official on-disk formats."""
+    from ibench.data.samplepack import write_sample_pack
+
+    counts = write_sample_pack(directory, per_task=per_task, seed=seed)
+    click.echo(f"wrote {len(counts)} datasets ({sum(counts.values())} samples) to {directory}")
+
+
+# ------------------------------------------------------------------------------------ models
+
+
+@cli.group()
+def models() -> None:
+    """Model aliases and tiny random-weight checkpoints."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def models_list(as_json: bool) -> None:
+    """The model aliases and what they resolve to."""
+    from ibench.models.zoo import list_aliases
+
+    aliases = list_aliases()
+    if as_json:
+        print_json([asdict(a) for a in aliases])
+        return
+    print_table("Model aliases", list(asdict(aliases[0])),
+                [list(asdict(a).values()) for a in aliases])
+
+
+@models.command("make-tiny")
+@click.argument("kind", type=click.Choice(["t5", "vicuna"]))
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--seed", type=int, default=0, show_default=True)
+def models_make_tiny(kind: str, directory: Path, seed: int) -> None:
+    """Build a tiny random-weight InstructBLIP checkpoint (real architecture) in DIRECTORY."""
+    from ibench.models.tiny import make_tiny
+
+    path = make_tiny(kind, directory, seed=seed)  # type: ignore[arg-type]
+    click.echo(f"tiny-{kind} checkpoint written to {path} (random weights: numbers mean nothing)")
+
+
+# -------------------------------------------------------------------------------------- eval
+
+
+@cli.command("eval")
+@click.option("--model", required=True, help="Alias (ibench models list), hub id or local dir.")
+@click.option("--split", type=click.Choice(["held-in", "held-out", "all"]), default="held-out",
+              show_default=True)
+@click.option("--tasks", "task_names", default=None, help="Comma-separated task ids.")
+@click.option("--templates", default="eval", show_default=True,
+              help="eval (zero-shot prompt), all, a count K (first K), or a template id.")
+@click.option("--data-root", type=click.Path(path_type=Path), default=None,
+              help="Datasets folder; default $IBENCH_DATA_ROOT, else the synthetic sample pack.")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Evaluate a seeded subset of N samples per task (same for every model).")
+@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--frames", type=click.IntRange(1), default=None, help="Video frames (task: 4).")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("results"),
+              show_default=True)
+@click.option("--run-name", default=None, help="Default: derived from the settings.")
+@click.option("--resume", is_flag=True, help="Continue the run (also implied by the same name).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strict", is_flag=True, help="Stop at the first failure or missing dataset.")
+@click.option("--no-qformer-instruction", is_flag=True,
+              help="Ablation: give the Q-Former no instruction.")
+@click.option("--dtype", type=click.Choice(["bf16", "fp16", "fp32"]), default=None)
+@click.option("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available).")
+@click.option("--workers", type=click.IntRange(1), default=2, show_default=True,
+              help="Threads loading media ahead of the model.")
+@click.option("--allow-pickle", is_flag=True, help="Allow non-safetensors checkpoints.")
+def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
+             data_root: Path | None, limit: int | None, batch_size: int, frames: int | None,
+             output: Path, run_name: str | None, resume: bool, seed: int, strict: bool,
+             no_qformer_instruction: bool, dtype: str | None, device: str | None, workers: int,
+             allow_pickle: bool) -> None:
+    """Evaluate a model: generate or rank, score with the official metrics, write results."""
+    from ibench.evalui import RichHooks, print_metrics
+    from ibench.models import load_model
+    from ibench.runner import EvalOptions, evaluate
+
+    chosen = select_tasks(load_tasks(), split, _split_names(task_names))
+    hooks = RichHooks()
+    if data_root is None:
+        data_root = _default_data_root(model, hooks)
+    if resume and run_name is None:
+        hooks.message("--resume: continuing the run named after these settings")
+    options = EvalOptions(
+        model=model, tasks=chosen, data_root=data_root, templates=templates, limit=limit,
+        batch_size=batch_size, frames=frames, seed=seed, strict=strict,
+        qformer_instruction=not no_qformer_instruction, dtype=dtype, device=device,
+        output=output, run_name=run_name, workers=workers,
+    )
+
+    def loader(name: str, **kwargs: object) -> object:
+        return load_model(name, allow_pickle=allow_pickle, **kwargs)  # type: ignore[arg-type]
+
+    run, metrics, outcomes = evaluate(options, hooks, loader)
+    print_metrics(run, metrics, outcomes)
+
+
+def _default_data_root(model: str, hooks: object) -> Path:
+    import os
+
+    from ibench.cache import default_sample_pack
+
+    env = os.environ.get("IBENCH_DATA_ROOT")
+    if env:
+        return Path(env)
+    pack = default_sample_pack()
+    note = (f"no --data-root: using the synthetic sample pack at {pack} (its numbers mean "
+            "nothing; pass --data-root for real datasets)")
+    if not model.startswith("tiny-"):
+        note = "WARNING: " + note
+    hooks.message(note)  # type: ignore[attr-defined]
+    return pack
+
+
+@cli.command("leaderboard")
+@click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json", "latex"]),
+              default="table", show_default=True)
+@click.option("--no-reference", is_flag=True, help="Leave out the paper's published rows.")
+def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool) -> None:
+    """Runs beside the paper's Table 1 (held-out datasets in the paper's order, and average)."""
+    from ibench.report import build_leaderboard, render_board
+
+    board = build_leaderboard(list(runs), include_reference=not no_reference)
+    if fmt != "table":
+        click.echo(render_board(board, fmt), nl=False)
+        return
+    print_table("Zero-shot held-out leaderboard", ["model", *board.columns],
+                [[name, *[_num(values.get(c)) for c in board.columns]]
+                 for name, values in board.rows], caption="; ".join(board.notes))
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+@cli.command("compare")
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+@click.option("--resamples", type=click.IntRange(100), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, as_json: bool) -> None:
+    """What changed from run A to run B, per task, and whether it is significant."""
+    from ibench.report import compare_runs
+
+    result = compare_runs(run_a, run_b, n_resamples=resamples, seed=seed)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    print_table(
+        f"B - A  (A = {run_a}, B = {run_b}); paired bootstrap, {resamples} resamples",
+        ["task", "metric", "templates A/B", "n", "A", "B", "B - A", "95% interval", "p",
+         "better in A", "better in B"],
+        [[r.task, r.metric, f"{r.template_a}/{r.template_b}", r.n, f"{r.a:.2f}", f"{r.b:.2f}",
+          f"{r.difference:+.2f}", f"[{r.low:+.2f}, {r.high:+.2f}]", f"{r.p_value:.3f}",
+          r.better_in_a, r.better_in_b] for r in result.rows],
+    )
+    if result.manifest_diff:
+        print_table("Settings that differ", ["setting", "A", "B"],
+                    [[k, str(a), str(b)] for k, a, b in result.manifest_diff])
+    for warning in result.warnings:
+        console(stderr=True).print(f"[yellow]warning:[/yellow] {warning}")
+
+
 # ------------------------------------------------------------------------------------ entry
 
 
@@ -267,6 +481,35 @@ def main(argv: list[str] | None = None) -> None:
     except UnknownNameError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_BAD_NAME)
-    except (TaskError, TemplateError, MixtureError) as exc:
+    except KeyboardInterrupt:
+        click.echo("interrupted: finished batches are saved; run the same command to resume",
+                   err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if not _is_input_error(exc):
+            raise
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+# Errors that describe bad input or a missing resource: a message and exit 1, no traceback.
+_INPUT_ERRORS = {
+    "ibench.tasks": "TaskError",
+    "ibench.templates": "TemplateError",
+    "ibench.mixture": "MixtureError",
+    "ibench.results": "RunError",
+    "ibench.execute": "StrictStop",
+    "ibench.data.errors": "DataError",
+    "ibench.media": "MediaError",
+    "ibench.metrics.base": "MetricError",
+    "ibench.models.base": "ModelLoadError",
+}
+
+
+def _is_input_error(exc: BaseException) -> bool:
+    """True for ibench's own input errors (checked only in modules already imported)."""
+    for module, name in _INPUT_ERRORS.items():
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False

@@ -1,4 +1,4 @@
-"""Plain records that flow between readers, the runner, models and metrics (DESIGN.md "The records")."""
+"""Plain records that flow between readers, the runner, models and metrics (DESIGN.md)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,38 @@
+"""The cache folder ($IBENCH_CACHE or ~/.cache/ibench) and the sample pack made on first use."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+SAMPLE_PACK_VERSION = "1"
+
+
+def cache_dir() -> Path:
+    """Where tiny checkpoints and the demo sample pack are built."""
+    return Path(os.environ.get("IBENCH_CACHE") or Path.home() / ".cache" / "ibench")
+
+
+def default_sample_pack(per_task: int = 8) -> Path:
+    """The synthetic sample pack in the cache, written on first use (atomically)."""
+    from ibench.data.samplepack import write_sample_pack
+
+    target = cache_dir() / f"sample-pack-v{SAMPLE_PACK_VERSION}-n{per_task}"
+    if (target / ".complete").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".sample-pack-", dir=target.parent))
+    try:
+        write_sample_pack(tmp, per_task=per_task)
+        (tmp / ".complete").write_text(SAMPLE_PACK_VERSION)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / ".complete").exists():  # not a concurrent writer that won
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target

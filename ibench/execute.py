@@ -1,0 +1,169 @@
+"""Running requests through a model in batches: media loaded ahead in worker threads, failures
+recorded per request, one model error isolated to its culprit, lines appended per batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ibench.media import MediaError, load_frames, load_image
+from ibench.outcomes import failed_record, generate_record, rank_record
+from ibench.records import GenerationSettings, ModelInput, Request
+from ibench.results import append_lines
+from ibench.tasks import TaskSpec
+
+
+class Model(Protocol):
+    """What the runner needs of a model (ibench.models implements it)."""
+
+    architecture: str
+
+    def generate(self, inputs: Sequence[ModelInput], settings: GenerationSettings) -> list[str]:
+        """Generated text per input."""
+
+    def rank(self, inputs: Sequence[ModelInput]) -> list[list[float]]:
+        """Summed log-likelihood of each candidate per input."""
+
+
+class StrictStop(RuntimeError):
+    """--strict: the first failure stops the run."""
+
+
+@dataclass
+class Loaded:
+    """A request with its media loaded, or the media failure."""
+
+    request: Request
+    frames: list[Any] | None = None
+    indices: list[int] | None = None
+    error: MediaError | None = None
+
+
+def load_request_media(request: Request, frames: int | None) -> Loaded:
+    """Load the image, or sample `frames` frames of the video; a MediaError is kept, not raised."""
+    try:
+        if frames is None:
+            return Loaded(request, [load_image(Path(request.media))])
+        images, indices = load_frames(Path(request.media), frames)
+        return Loaded(request, images, list(indices))
+    except MediaError as exc:
+        return Loaded(request, error=exc)
+
+
+def batched(items: Sequence[Request], size: int) -> Iterator[Sequence[Request]]:
+    """Consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def prefetched(
+    batches: Iterator[Sequence[Request]], frames: int | None, workers: int
+) -> Iterator[list[Loaded]]:
+    """Yield batches with media loaded, loading the next batch while the current one runs."""
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ibench-media") as pool:
+        pending: list[Future[Loaded]] | None = None
+        for batch in batches:
+            submitted = [pool.submit(load_request_media, r, frames) for r in batch]
+            if pending is not None:
+                yield [f.result() for f in pending]
+            pending = submitted
+        if pending is not None:
+            yield [f.result() for f in pending]
+
+
+@dataclass
+class TaskRunner:
+    """Runs one task's requests on a model and appends the prediction lines."""
+
+    task: TaskSpec
+    model: Model
+    out_path: Path
+    batch_size: int
+    frames: int | None
+    qformer_instruction: bool = True
+    strict: bool = False
+    workers: int = 2
+    on_progress: Callable[[int], None] | None = None
+
+    def run(self, requests: Sequence[Request]) -> dict[str, int]:
+        """Run all requests; return counts per status."""
+        counts: dict[str, int] = {}
+        for loaded in prefetched(batched(requests, self.batch_size), self.frames, self.workers):
+            records = self.run_batch(loaded)
+            append_lines(self.out_path, records)
+            for record in records:
+                counts[record["status"]] = counts.get(record["status"], 0) + 1
+            if self.on_progress:
+                self.on_progress(len(records))
+        return counts
+
+    def run_batch(self, loaded: list[Loaded]) -> list[dict[str, Any]]:
+        """Records for one batch, in request order."""
+        records: dict[int, dict[str, Any]] = {}
+        ready: list[tuple[int, Loaded]] = []
+        for i, item in enumerate(loaded):
+            if item.error is not None:
+                if self.strict:
+                    raise StrictStop(f"{item.error.path}: {item.error.reason}")
+                records[i] = failed_record(item.request, "media_error",
+                                           f"{item.error.path}: {item.error.reason}")
+            else:
+                ready.append((i, item))
+        if ready:
+            start = time.perf_counter()
+            outputs = self._call_isolating([item for _, item in ready])
+            seconds = (time.perf_counter() - start) / len(ready)
+            for (i, item), output in zip(ready, outputs, strict=True):
+                record = self._record(item, output)
+                if item.indices is not None:
+                    record["frames"] = item.indices
+                record["seconds"] = round(seconds, 6)
+                records[i] = record
+        return [records[i] for i in range(len(loaded))]
+
+    def _inputs(self, items: list[Loaded]) -> list[ModelInput]:
+        return [
+            ModelInput(
+                prompt=item.request.prompt,
+                frames=item.frames or [],
+                candidates=tuple(item.request.candidates or ()),
+                qformer_prompt=None if self.qformer_instruction else "",
+            )
+            for item in items
+        ]
+
+    def _call(self, items: list[Loaded]) -> list[Any]:
+        inputs = self._inputs(items)
+        if self.task.mode == "generate":
+            settings = self.task.generation_settings(self.model.architecture)  # type: ignore[arg-type]
+            return list(self.model.generate(inputs, settings))
+        return list(self.model.rank(inputs))
+
+    def _call_isolating(self, items: list[Loaded]) -> list[Any]:
+        """Call the model on a batch; if it raises, retry one by one and keep the culprits."""
+        try:
+            return self._call(items)
+        except Exception as exc:  # noqa: BLE001 - any model failure is isolated, then recorded
+            if self.strict:
+                raise
+            if len(items) == 1:
+                return [exc]
+        results: list[Any] = []
+        for item in items:
+            try:
+                results.extend(self._call([item]))
+            except Exception as exc:  # noqa: BLE001
+                results.append(exc)
+        return results
+
+    def _record(self, item: Loaded, output: Any) -> dict[str, Any]:
+        if isinstance(output, Exception):
+            return failed_record(item.request, "model_error", f"{type(output).__name__}: {output}")
+        if self.task.mode == "generate":
+            return generate_record(item.request, str(output))
+        return rank_record(self.task, item.request, [float(s) for s in output])

@@ -1,0 +1,137 @@
+"""The run directory: manifest, append-only predictions, references, metrics; reading runs back.
+
+Layout of results/RUN/:
+  manifest.json                 everything needed to redo the run and judge comparability
+  predictions/TASK[.part-R].jsonl   one line per request, appended and fsynced per batch
+  references/TASK.jsonl         one line per sample: its references (so scoring needs no data)
+  metrics.json                  per task: aggregate, interval, n, failures, per template
+  leaderboard.md                the run beside the paper's Table 1
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class RunError(ValueError):
+    """A run directory that is missing, unreadable, or cannot be resumed as asked."""
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths inside one run directory."""
+
+    path: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / "manifest.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.json"
+
+    @property
+    def leaderboard(self) -> Path:
+        return self.path / "leaderboard.md"
+
+    def predictions(self, task: str, part: str = "") -> Path:
+        suffix = f".{part}" if part else ""
+        return self.path / "predictions" / f"{task}{suffix}.jsonl"
+
+    def prediction_files(self, task: str) -> list[Path]:
+        folder = self.path / "predictions"
+        return sorted(folder.glob(f"{task}.jsonl")) + sorted(folder.glob(f"{task}.part-*.jsonl"))
+
+    def references(self, task: str) -> Path:
+        return self.path / "references" / f"{task}.jsonl"
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write JSON atomically (temp file, fsync, rename): a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(value, handle, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, naming it in the error."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RunError(f"{path}: cannot read: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path}: not valid JSON: {exc}") from exc
+
+
+def append_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Append records as JSON lines and fsync, so a crash loses at most the batch in flight."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+    if not data:
+        return
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """Read JSON lines; a torn last line (crash mid-write) is ignored, any other bad line fails."""
+    if not path.exists():
+        return
+    with path.open("r", encoding="utf-8") as handle:
+        lines = handle.readlines()
+    for number, line in enumerate(lines, 1):
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            if number == len(lines) and not line.endswith("\n"):
+                return  # torn write of the batch in flight: it will be redone
+            raise RunError(f"{path}: line {number} is not valid JSON: {exc}") from exc
+
+
+def repair_torn_tail(path: Path) -> None:
+    """Cut a torn last line left by a crash, so later appends start on a fresh line."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as handle:
+        data = handle.read()
+        if data.endswith(b"\n"):
+            return
+        handle.truncate(data.rfind(b"\n") + 1)
+
+
+def load_predictions(run: RunDir, task: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """All prediction lines of a task across process parts, keyed by (sample id, template id).
+
+    When a key occurs twice (a batch redone after a crash), the last line wins.
+    """
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in run.prediction_files(task):
+        for record in read_lines(path):
+            out[(str(record["sample_id"]), str(record["template_id"]))] = record
+    return out
+
+
+def load_references(run: RunDir, task: str) -> dict[str, dict[str, Any]]:
+    """Per-sample references stored with the run, keyed by sample id, in stored order."""
+    return {str(r["sample_id"]): r["references"] for r in read_lines(run.references(task))}
+
+
+def open_run(path: Path) -> tuple[RunDir, dict[str, Any]]:
+    """A finished or partial run directory and its manifest."""
+    run = RunDir(Path(path))
+    if not run.manifest.exists():
+        raise RunError(f"{path}: not an ibench run (no manifest.json)")
+    return run, read_json(run.manifest)

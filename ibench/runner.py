@@ -1,0 +1,382 @@
+"""`ibench eval`: plan each task's requests, run them, append predictions, resume, score.
+
+A run is identified by its directory; its manifest holds the settings that decide the numbers.
+Re-running with the same run name continues it (finished requests are not redone); different
+settings are refused with the list of what differs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ibench import __version__
+from ibench.data import DataError, read_samples
+from ibench.execute import Model, StrictStop, TaskRunner
+from ibench.plan import failure_record, plan_requests, seeded_subset, shard
+from ibench.prompts import select_templates, task_family
+from ibench.records import Sample
+from ibench.results import (
+    RunDir,
+    RunError,
+    append_lines,
+    load_predictions,
+    read_json,
+    repair_torn_tail,
+    write_json,
+)
+from ibench.tasks import TaskSpec
+from ibench.templates import Family
+
+# Settings that change the numbers: a run may only be continued when they are all equal.
+RESUME_KEYS = (
+    "model",
+    "dtype",
+    "qformer_instruction",
+    "tasks",
+    "templates",
+    "limit",
+    "seed",
+    "frames",
+    "data_root",
+    "task_hashes",
+    "template_hashes",
+)
+PACKAGES = ("torch", "transformers", "numpy", "pycocoevalcap", "decord", "pillow", "tokenizers")
+
+
+@dataclass
+class EvalOptions:
+    """Everything `ibench eval` was asked to do."""
+
+    model: str
+    tasks: list[TaskSpec]
+    data_root: Path
+    templates: str = "eval"
+    limit: int | None = None
+    batch_size: int = 8
+    frames: int | None = None
+    seed: int = 0
+    strict: bool = False
+    qformer_instruction: bool = True
+    dtype: str | None = None
+    device: str | None = None
+    output: Path = Path("results")
+    run_name: str | None = None
+    workers: int = 2
+    rank: int = 0
+    world: int = 1
+    command: list[str] = field(default_factory=lambda: list(sys.argv))
+
+
+@dataclass
+class TaskOutcome:
+    """What happened to one task in this invocation."""
+
+    task: str
+    status: str  # "ran", "skipped"
+    message: str = ""
+    requests: int = 0
+    already_done: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class EvalHooks:
+    """Progress and messages; the CLI overrides these to draw bars and print."""
+
+    def message(self, text: str) -> None:
+        """A line for the user (stderr)."""
+        print(text, file=sys.stderr)
+
+    def task_started(self, task: str, total: int, done: int) -> Callable[[int], None]:
+        """Called before a task runs; returns the per-batch progress callback."""
+        return lambda n: None
+
+    def task_finished(self, task: str) -> None:
+        """Called when a task's requests are all done."""
+
+
+def default_run_name(options: EvalOptions, model_name: str) -> str:
+    """A deterministic name from the settings, so the same command continues the same run."""
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in Path(model_name).name)
+    ids = [t.id for t in options.tasks]
+    splits = {t.split for t in options.tasks}
+    scope = splits.pop() if len(splits) == 1 else "all"
+    if len(ids) <= 3:
+        scope = "+".join(ids)
+    name = f"{slug}_{scope}_{options.templates}"
+    if options.limit is not None:
+        name += f"_limit{options.limit}"
+    if options.seed != 0:
+        name += f"_seed{options.seed}"
+    if not options.qformer_instruction:
+        name += "_noqfinstr"
+    return name
+
+
+def file_hash(path: Path | None) -> str:
+    """sha256 of a file's bytes (task and template files: what defined the run)."""
+    if path is None:
+        return ""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def git_commit() -> str | None:
+    """The ibench source commit when running from a checkout."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "ibench",
+                                "tasks", "templates"], capture_output=True, text=True,
+                               timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip() or None
+    return f"{commit}+dirty" if commit and dirty.stdout.strip() else commit
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages that can change results."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def build_settings(options: EvalOptions, model_info: dict[str, Any],
+                   families: dict[str, Family]) -> dict[str, Any]:
+    """The settings part of the manifest (compared on resume)."""
+    return {
+        "model": model_info.get("model_id") or options.model,
+        "model_alias": options.model,
+        "dtype": model_info.get("dtype"),
+        "device": model_info.get("device"),
+        "qformer_instruction": options.qformer_instruction,
+        "tasks": [t.id for t in options.tasks],
+        "templates": options.templates,
+        "limit": options.limit,
+        "seed": options.seed,
+        "frames": {t.id: options.frames or t.frames for t in options.tasks if t.media == "video"},
+        "data_root": str(options.data_root.resolve()),
+        "task_hashes": {t.id: file_hash(t.source) for t in options.tasks},
+        "template_hashes": {
+            t.id: file_hash(task_family(t, families).source) for t in options.tasks
+        },
+        "decoding": {t.id: t.generation for t in options.tasks if t.generation},
+        "ranking": {
+            t.id: {"candidates": t.rank.candidates, "aggregation": t.rank.aggregation}
+            for t in options.tasks
+            if t.rank
+        },
+    }
+
+
+def settings_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Human-readable list of the settings that differ between a stored run and this one."""
+    out = []
+    for key in RESUME_KEYS:
+        if stored.get(key) != current.get(key):
+            out.append(f"{key}: stored {stored.get(key)!r}, now {current.get(key)!r}")
+    return out
+
+
+def check_output_writable(output: Path) -> None:
+    """Fail before any work when the output folder cannot be written."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / f".ibench-write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(f"cannot write to the output folder {output}: {exc.strerror}") from exc
+
+
+def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptions,
+                       model_info: dict[str, Any]) -> dict[str, Any]:
+    """Create the manifest, or check a stored one matches and record this session in it."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    session = {"started": now, "ended": None, "command": options.command,
+               "batch_size": options.batch_size, "world_size": options.world}
+    if run.manifest.exists():
+        manifest = read_json(run.manifest)
+        diff = settings_differences(manifest.get("settings", {}), settings)
+        if diff:
+            raise RunError(
+                f"run {run.path} was made with other settings and cannot be resumed:\n  "
+                + "\n  ".join(diff)
+                + "\nUse another --run-name for a new run."
+            )
+        manifest["sessions"].append(session)
+        manifest["status"] = "running"
+    else:
+        manifest = {
+            "ibench_version": __version__,
+            "git_commit": git_commit(),
+            "run_name": run.path.name,
+            "created": now,
+            "status": "running",
+            "settings": settings,
+            "model_info": model_info,
+            "packages": package_versions(),
+            "host": {"platform": platform.platform(), "python": sys.version.split()[0]},
+            "sessions": [session],
+            "tasks": {},
+        }
+    if options.rank == 0:
+        write_json(run.manifest, manifest)
+    return manifest
+
+
+def missing_files(task: TaskSpec, root: Path) -> list[str]:
+    """Annotation files of a task that are not under the data root."""
+    files = task.data.files.items()
+    return [f"{root / rel} ({role})" for role, rel in files if not (root / rel).exists()]
+
+
+def stored_references(task: TaskSpec, sample: Sample) -> dict[str, Any]:
+    """A sample's references as stored with the run; vocabulary tasks also say whether the
+    answer is among the candidates (the coverage reported next to the accuracy)."""
+    if task.rank is not None and task.rank.candidates == "vocabulary":
+        inside = sample.references.get("answer") in (sample.candidates or ())
+        return {**sample.references, "in_candidates": inside}
+    return sample.references
+
+
+def prepare_task(task: TaskSpec, options: EvalOptions, families: dict[str, Family],
+                 run: RunDir) -> tuple[list, list, str]:
+    """Read, subset and plan one task; write its references. Returns (requests, failures, msg)."""
+    missing = missing_files(task, options.data_root)
+    if missing:
+        return [], [], (
+            f"{task.id}: data missing: {'; '.join(missing)}. Published at "
+            f"{task.data.published_at}. See `ibench data check --data-root {options.data_root}`."
+        )
+    try:
+        samples = seeded_subset(read_samples(task, options.data_root), task.id, options.limit,
+                                options.seed)
+    except DataError as exc:
+        return [], [], f"{task.id}: unusable data: {exc}"
+    if options.rank == 0:
+        refs = run.references(task.id)
+        refs.parent.mkdir(parents=True, exist_ok=True)
+        tmp = refs.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        append_lines(tmp, ({"sample_id": s.id, "references": stored_references(task, s)}
+                           for s in samples))
+        os.replace(tmp, refs)
+    templates = select_templates(task, families, options.templates)
+    requests, failures = plan_requests(task, samples, templates)
+    return requests, failures, ""
+
+
+def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[str, Family],
+             run: RunDir, hooks: EvalHooks) -> TaskOutcome:
+    """Run the requests of one task that are not done yet; append their lines."""
+    requests, failures, problem = prepare_task(task, options, families, run)
+    if problem:
+        if options.strict:
+            raise StrictStop(problem)
+        hooks.message(f"skipping {problem}")
+        return TaskOutcome(task.id, "skipped", problem)
+    part = "" if options.world == 1 else f"part-{options.rank}"
+    out_path = run.predictions(task.id, part)
+    for path in run.prediction_files(task.id):
+        if options.rank == 0 or path == out_path:
+            repair_torn_tail(path)
+    done = set(load_predictions(run, task.id))
+    if failures:
+        if options.strict:
+            first = failures[0]
+            raise StrictStop(f"{task.id} sample {first.sample_id}: {first.reason}")
+        new = [f for f in failures if (f.sample_id, f.template_id) not in done]
+        if options.rank == 0:
+            append_lines(out_path, (failure_record(task.id, f) for f in new))
+    todo = [r for r in requests if (r.sample_id, r.template_id) not in done]
+    mine = shard(todo, options.rank, options.world)
+    total = len(requests) + len(failures)
+    progress = hooks.task_started(task.id, len(mine), total - len(todo))
+    runner = TaskRunner(
+        task=task,
+        model=model,
+        out_path=out_path,
+        batch_size=options.batch_size,
+        frames=(options.frames or task.frames) if task.media == "video" else None,
+        qformer_instruction=options.qformer_instruction,
+        strict=options.strict,
+        workers=options.workers,
+        on_progress=progress,
+    )
+    counts = runner.run(mine)
+    hooks.task_finished(task.id)
+    return TaskOutcome(task.id, "ran", requests=len(mine), already_done=total - len(todo),
+                       counts=counts)
+
+
+def finish_manifest(run: RunDir, manifest: dict[str, Any], outcomes: list[TaskOutcome]) -> None:
+    """Record how each task went and close this session."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    manifest["sessions"][-1]["ended"] = now
+    for outcome in outcomes:
+        manifest["tasks"][outcome.task] = {"status": outcome.status, "message": outcome.message}
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    manifest["status"] = "complete" if not skipped else "partial"
+    manifest["ended"] = now
+    write_json(run.manifest, manifest)
+
+
+def evaluate(options: EvalOptions, hooks: EvalHooks,
+             loader: Callable[..., Any]) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
+    """The whole `ibench eval`: load the model, run every task, score, write the leaderboard."""
+    from ibench.prompts import zero_shot_template
+    from ibench.report import build_leaderboard, render_board
+    from ibench.scoring import score_run
+    from ibench.templates import load_families
+
+    check_output_writable(options.output)
+    families = load_families()
+    for task in options.tasks:  # a bad --templates value fails before the model loads
+        select_templates(task, families, options.templates)
+    model = loader(options.model, dtype=options.dtype, device=options.device,
+                   qformer_instruction=options.qformer_instruction)
+    info = model.info()
+    settings = build_settings(options, info, families)
+    run = RunDir(options.output / (options.run_name or default_run_name(options, options.model)))
+    manifest = open_or_create_run(run, settings, options, info)
+    hooks.message(f"run folder: {run.path}")
+    outcomes: list[TaskOutcome] = []
+    try:
+        for task in options.tasks:
+            outcomes.append(run_task(task, model, options, families, run, hooks))
+    except KeyboardInterrupt:
+        if options.rank == 0:
+            manifest["status"] = "interrupted"
+            manifest["sessions"][-1]["ended"] = dt.datetime.now(dt.UTC).isoformat(
+                timespec="seconds")
+            write_json(run.manifest, manifest)
+        raise
+    if options.rank != 0:
+        return run, {}, outcomes
+    headlines = {
+        o.task: (t.metric, zero_shot_template(t, families).id)
+        for o, t in zip(outcomes, options.tasks, strict=True)
+        if o.status == "ran"
+    }
+    metrics = score_run(run, headlines, seed=options.seed)
+    finish_manifest(run, manifest, outcomes)
+    run.leaderboard.write_text(render_board(build_leaderboard([run.path]), "md"), encoding="utf-8")
+    return run, metrics, outcomes

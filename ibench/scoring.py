@@ -1,0 +1,99 @@
+"""Scoring a run from its stored predictions and references (no data root, no model needed)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from typing import Any
+
+from ibench.metrics import METRICS, MetricResult, bootstrap_ci, score
+from ibench.results import RunDir, load_predictions, load_references, write_json
+
+N_RESAMPLES = 1000
+
+
+def template_results(run: RunDir, task_id: str, metric: str) -> dict[str, MetricResult]:
+    """One MetricResult per template the run has predictions for (in template id order)."""
+    references = load_references(run, task_id)
+    samples = list(references.items())
+    predictions = load_predictions(run, task_id)
+    template_ids = sorted({template for _, template in predictions})
+    out = {}
+    for template in template_ids:
+        by_sample = {sid: rec for (sid, tid), rec in predictions.items() if tid == template}
+        out[template] = score(metric, samples, by_sample)
+    return out
+
+
+def failure_counts(run: RunDir, task_id: str, template: str) -> dict[str, int]:
+    """How many requests of a template failed, by failure kind."""
+    predictions = load_predictions(run, task_id)
+    kinds = Counter(r["status"] for (_, t), r in predictions.items() if t == template)
+    kinds.pop("ok", None)
+    return dict(sorted(kinds.items()))
+
+
+def coverage(run: RunDir, task_id: str) -> float | None:
+    """Share of the evaluated samples whose answer is among the candidates (vocabulary tasks)."""
+    flags = [
+        refs["in_candidates"]
+        for refs in load_references(run, task_id).values()
+        if "in_candidates" in refs
+    ]
+    return sum(flags) / len(flags) if flags else None
+
+
+def summarise_task(run: RunDir, task_id: str, metric: str, headline: str | None,
+                   n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict[str, Any]:
+    """metrics.json entry of one task: headline value with its interval, per template stats."""
+    results = template_results(run, task_id, metric)
+    if not results:
+        return {"metric": metric, "status": "no predictions"}
+    per_template = {}
+    for template, result in results.items():
+        interval = bootstrap_ci(result, n_resamples=n_resamples, seed=seed)
+        per_template[template] = {
+            "value": result.value,
+            "ci95": [interval.low, interval.high],
+            "n": result.n,
+            "failures": failure_counts(run, task_id, template),
+            "extra": result.extra,
+        }
+        write_json(run.path / "scores" / f"{task_id}.{template}.json", result.to_dict())
+    chosen = headline if headline in per_template else next(iter(per_template))
+    entry: dict[str, Any] = {
+        "metric": metric,
+        "metric_title": METRICS[metric].title,
+        "headline_template": chosen,
+        **per_template[chosen],
+        "templates": per_template,
+    }
+    if len(per_template) > 1:
+        values = [t["value"] for t in per_template.values()]
+        entry["across_templates"] = {
+            "count": len(values),
+            "mean": statistics.fmean(values),
+            "std": statistics.stdev(values),
+            "min": min(values),
+            "max": max(values),
+        }
+    share = coverage(run, task_id)
+    if share is not None:
+        entry["candidate_coverage"] = share
+    return entry
+
+
+def score_run(run: RunDir, tasks: dict[str, tuple[str, str | None]], n_resamples: int = N_RESAMPLES,
+              seed: int = 0) -> dict[str, Any]:
+    """Score every task of a run ({task: (metric, headline template)}) and write metrics.json."""
+    metrics = {
+        "bootstrap": {"resamples": n_resamples, "seed": seed, "confidence": 0.95},
+        "tasks": {},
+    }
+    for task_id, (metric, headline) in tasks.items():
+        if not run.references(task_id).exists():
+            continue
+        metrics["tasks"][task_id] = summarise_task(run, task_id, metric, headline,
+                                                   n_resamples, seed)
+    write_json(run.metrics, metrics)
+    return metrics

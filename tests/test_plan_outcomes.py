@@ -1,0 +1,78 @@
+"""Requests from samples, prediction lines from model outputs, torn-line recovery."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from ibench.outcomes import logsumexp, rank_record
+from ibench.plan import plan_requests, seeded_subset, shard
+from ibench.records import Request, Sample
+from ibench.results import append_lines, read_lines, repair_torn_tail
+from ibench.tasks import load_tasks
+from ibench.templates import load_families
+
+
+def _samples(n: int) -> list[Sample]:
+    return [Sample(id=f"q{i}", media=Path(f"/x/{i}.jpg"), fields={"question": f"Q{i}?"},
+                   references={"answer": "a"}) for i in range(n)]
+
+
+def test_seeded_subset_same_whatever_the_order():
+    samples = _samples(50)
+    first = seeded_subset(samples, "gqa", 10, seed=3)
+    again = seeded_subset(list(reversed(samples)), "gqa", 10, seed=3)
+    assert {s.id for s in first} == {s.id for s in again} and len(first) == 10
+    assert {s.id for s in seeded_subset(samples, "gqa", 10, seed=4)} != {s.id for s in first}
+    assert seeded_subset(samples, "gqa", None, seed=0) == samples
+
+
+def test_plan_renders_and_records_bad_samples():
+    task = load_tasks()["gqa"]
+    templates = list(load_families()["vqa"].templates[:2])
+    bad = Sample(id="bad", media=Path("/x.jpg"), fields={}, references={"answer": "a"})
+    requests, failures = plan_requests(task, [*_samples(2), bad], templates)
+    assert [(r.sample_id, r.template_id) for r in requests] == [
+        ("q0", "vqa-01"), ("q0", "vqa-02"), ("q1", "vqa-01"), ("q1", "vqa-02")]
+    assert requests[1].prompt == "Question: Q0?"
+    assert [(f.sample_id, f.status) for f in failures] == [("bad", "render_error")] * 2
+    assert "needs field 'question'" in failures[0].reason
+
+
+def test_shards_partition_requests():
+    items = list(range(11))
+    parts = [shard(items, r, 3) for r in range(3)]
+    assert sorted(sum(parts, [])) == items
+
+
+def test_verbalizer_record_hand_computed():
+    task = load_tasks()["hateful_memes"]
+    request = Request("hateful_memes", "1", "hateful-01", "p", "rank", Path("/x"),
+                      candidates=("yes", "true", "no", "false"))
+    scores = [math.log(0.2), math.log(0.1), math.log(0.3), math.log(0.3)]
+    record = rank_record(task, request, scores)
+    # positive: log(0.2 + 0.1), negative: log(0.3 + 0.3) -> score log(0.5) < 0 -> "no"
+    assert record["score"] == pytest.approx(math.log(0.5))
+    assert record["choice"] == 0 and record["prediction"] == "no"
+    assert logsumexp([0.0, 0.0]) == pytest.approx(math.log(2))
+
+
+def test_vocabulary_record_keeps_top_and_first_max():
+    task = load_tasks()["msrvtt_qa"]
+    candidates = tuple(f"a{i}" for i in range(150))
+    scores = [-float(i % 7) for i in range(150)]
+    request = Request("msrvtt_qa", "1", "video_qa-01", "p", "rank", Path("/x"), candidates)
+    record = rank_record(task, request, scores)
+    assert record["choice"] == 0 and record["prediction"] == "a0"  # first of the ties at 0
+    assert "scores" not in record and len(record["top"]) == 10 and record["top"][1][0] == "a7"
+
+
+def test_torn_last_line_is_dropped_and_repaired(tmp_path):
+    path = tmp_path / "p.jsonl"
+    append_lines(path, [{"a": 1}, {"a": 2}])
+    with path.open("a") as handle:
+        handle.write('{"a": 3, "b"')
+    assert [r["a"] for r in read_lines(path)] == [1, 2]
+    repair_torn_tail(path)
+    append_lines(path, [{"a": 4}])
+    assert [r["a"] for r in read_lines(path)] == [1, 2, 4]

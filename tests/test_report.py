@@ -1,0 +1,75 @@
+"""Leaderboard formats and compare on runs with known per-sample differences."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from ibench.report import build_leaderboard, compare_runs, reference_rows, render_board
+from ibench.tasks import HELD_OUT_ORDER, load_tasks
+from run_fixtures import make_run
+
+LABELS = [1, 0, 1, 0, 1, 0, 1, 0, 1, 0]
+# A right on samples 0-4; B right on 0-3 and 5-7: B better on 5, 6, 7; A better on 4.
+A = [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]
+B = [1, 1, 1, 1, 0, 1, 1, 1, 0, 0]
+
+
+def test_reference_table_matches_task_files():
+    tasks = load_tasks()
+    for model, values in reference_rows():
+        for task_id in HELD_OUT_ORDER:
+            assert values[task_id] == tasks[task_id].reference.get(model), (model, task_id)
+
+
+def test_compare_hand_checked(tmp_path):
+    a = make_run(tmp_path, "a", A, LABELS)
+    b = make_run(tmp_path, "b", B, LABELS, template="true_false-02",
+                 settings={"templates": "true_false-02"})
+    result = compare_runs(a, b, n_resamples=500)
+    (row,) = result.rows
+    assert (row.a, row.b, row.difference) == (50.0, 70.0, 20.0)
+    assert (row.better_in_a, row.better_in_b, row.ties, row.n) == (1, 3, 6, 10)
+    assert row.low <= 20.0 <= row.high and row.low < row.high
+    assert 0 < row.p_value <= 1
+    assert ("templates", "eval", "true_false-02") in result.manifest_diff
+
+
+def test_compare_identical_runs_not_significant(tmp_path):
+    a = make_run(tmp_path, "a", A, LABELS)
+    b = make_run(tmp_path, "b", A, LABELS)
+    (row,) = compare_runs(a, b, n_resamples=300).rows
+    assert row.difference == 0 and row.p_value == 1.0 and row.better_in_a == row.better_in_b == 0
+
+
+def test_compare_warns_on_protocol_and_sample_differences(tmp_path):
+    a = make_run(tmp_path, "a", A, LABELS)
+    b = make_run(tmp_path, "b", A[:8], LABELS[:8], settings={"limit": 8})
+    result = compare_runs(a, b, n_resamples=200)
+    text = " ".join(result.warnings)
+    assert "protocol settings (limit)" in text
+    assert "run A scored 10 samples, run B 8; compared on the 8" in text
+    assert result.rows[0].n == 8
+
+
+def test_leaderboard_formats(tmp_path):
+    run = make_run(tmp_path, "a", A, LABELS, model="Salesforce/instructblip-vicuna-7b")
+    board = build_leaderboard([run])
+    names = [name for name, _ in board.rows]
+    assert names[0] == "Flamingo-3B" and any(n.startswith("a (") for n in names)
+    diff = dict(board.rows)["  difference to InstructBLIP (Vicuna-7B)"]
+    assert diff["vsr"] == pytest.approx(50.0 - 54.3)
+    parsed = json.loads(render_board(board, "json"))
+    assert parsed["columns"][:2] == ["nocaps", "flickr30k"] and parsed["columns"][-1] == "average"
+    rows = list(csv.reader(io.StringIO(render_board(board, "csv"))))
+    assert rows[0][0] == "model" and len(rows) == len(board.rows) + 1
+    md = render_board(board, "md")
+    assert md.startswith("| model | nocaps |") and "| 50.0 |" in md
+    latex = render_board(board, "latex")
+    assert "\\begin{tabular}" in latex and "InstructBLIP (Vicuna-7B)" in latex
+    no_ref = build_leaderboard([run], include_reference=False)
+    assert not any(n.startswith("Flamingo") for n, _ in no_ref.rows)
+    # paper average over the 13 columns: InstructBLIP (FlanT5XL), hand-summed from Table 1
+    values = dict(board.rows)["InstructBLIP (FlanT5XL)"]
+    assert values["average"] == pytest.approx(742.0 / 13)  # 119.9+84.5+...+53.1
