@@ -82,6 +82,7 @@ def tasks_show(name: str, as_json: bool) -> None:
     record = asdict(task)
     record["source"] = str(task.source)
     record["metric_definition"] = metric.definition
+    record["metric_on_failure"] = metric.on_failure
     record["zero_shot_template"] = template.id
     if as_json:
         print_json(record)
@@ -112,6 +113,8 @@ def tasks_show(name: str, as_json: bool) -> None:
         ("templates", task.templates),
         ("metric", f"{metric.title} ({task.metric})"),
         ("definition", metric.definition),
+        ("per-sample score", metric.per_sample),
+        ("failed samples", metric.on_failure),
     ]
     print_table(None, ["setting", "value"], lines)
     if task.reference:
@@ -341,6 +344,22 @@ def models_make_tiny(kind: str, directory: Path, seed: int) -> None:
 # -------------------------------------------------------------------------------------- eval
 
 
+class BatchSize(click.ParamType):
+    """A positive integer, or `auto` (None)."""
+
+    name = "N|auto"
+
+    def convert(self, value: object, param: object, ctx: object) -> int | None:
+        if value is None or value == "auto":
+            return None
+        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+            if int(value) >= 1:
+                return int(value)
+        self.fail(f"{value!r} is not a positive integer or auto", param, ctx)  # type: ignore
+
+
+
+
 @cli.command("eval")
 @click.option("--model", required=True, help="Alias (ibench models list), hub id or local dir.")
 @click.option("--split", type=click.Choice(["held-in", "held-out", "all"]), default="held-out",
@@ -352,7 +371,8 @@ def models_make_tiny(kind: str, directory: Path, seed: int) -> None:
               help="Datasets folder; default $IBENCH_DATA_ROOT, else the synthetic sample pack.")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Evaluate a seeded subset of N samples per task (same for every model).")
-@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--batch-size", type=BatchSize(), default="8", show_default=True,
+              help="Requests per batch, or auto (the largest that fits; halved on OOM).")
 @click.option("--frames", type=click.IntRange(1), default=None, help="Video frames (task: 4).")
 @click.option("--output", type=click.Path(path_type=Path), default=Path("results"),
               show_default=True)
@@ -368,17 +388,20 @@ def models_make_tiny(kind: str, directory: Path, seed: int) -> None:
               help="Threads loading media ahead of the model.")
 @click.option("--allow-pickle", is_flag=True, help="Allow non-safetensors checkpoints.")
 def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
-             data_root: Path | None, limit: int | None, batch_size: int, frames: int | None,
+             data_root: Path | None, limit: int | None, batch_size: int | None,
+             frames: int | None,
              output: Path, run_name: str | None, resume: bool, seed: int, strict: bool,
              no_qformer_instruction: bool, dtype: str | None, device: str | None, workers: int,
              allow_pickle: bool) -> None:
     """Evaluate a model: generate or rank, score with the official metrics, write results."""
+    from ibench.dist import from_environment, shutdown
     from ibench.evalui import RichHooks, print_metrics
     from ibench.models import load_model
     from ibench.runner import EvalOptions, evaluate
 
     chosen = select_tasks(load_tasks(), split, _split_names(task_names))
-    hooks = RichHooks()
+    group = from_environment()
+    hooks = RichHooks(quiet=group.rank != 0)
     if data_root is None:
         data_root = _default_data_root(model, hooks)
     if resume and run_name is None:
@@ -387,14 +410,18 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
         model=model, tasks=chosen, data_root=data_root, templates=templates, limit=limit,
         batch_size=batch_size, frames=frames, seed=seed, strict=strict,
         qformer_instruction=not no_qformer_instruction, dtype=dtype, device=device,
-        output=output, run_name=run_name, workers=workers,
+        output=output, run_name=run_name, workers=workers, group=group,
     )
 
     def loader(name: str, **kwargs: object) -> object:
         return load_model(name, allow_pickle=allow_pickle, **kwargs)  # type: ignore[arg-type]
 
-    run, metrics, outcomes = evaluate(options, hooks, loader)
-    print_metrics(run, metrics, outcomes)
+    try:
+        run, metrics, outcomes = evaluate(options, hooks, loader)
+    finally:
+        shutdown(group)
+    if group.rank == 0:
+        print_metrics(run, metrics, outcomes)
 
 
 def _default_data_root(model: str, hooks: object) -> Path:

@@ -23,14 +23,18 @@ from ibench.runner import EvalHooks, TaskOutcome
 class RichHooks(EvalHooks):
     """Messages on stderr and one progress bar per task, with rate and ETA."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: bool = False) -> None:
         self.err = console(stderr=True)
         self.progress: Progress | None = None
+        self.quiet = quiet  # the other processes of a torchrun stay silent
 
     def message(self, text: str) -> None:
-        self.err.print(text, markup=False, highlight=False)
+        if not self.quiet:
+            self.err.print(text, markup=False, highlight=False)
 
     def task_started(self, task: str, total: int, done: int) -> Callable[[int], None]:
+        if self.quiet:
+            return lambda n: None
         if done:
             self.message(f"{task}: {done} requests already done, {total} to run")
         self.progress = Progress(

@@ -34,6 +34,35 @@ class StrictStop(RuntimeError):
     """--strict: the first failure stops the run."""
 
 
+class StopRequested(KeyboardInterrupt):
+    """Ctrl-C was pressed: the batch in flight finished and was saved, then the run stopped."""
+
+
+# Starting batch sizes for --batch-size auto, halved on out-of-memory errors until they fit.
+AUTO_BATCH = {("generate", "image"): 64, ("rank", "image"): 32, ("generate", "video"): 16,
+              ("rank", "video"): 8}
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for a CUDA (or CPU allocator) out-of-memory error."""
+    if type(exc).__name__ == "OutOfMemoryError":
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text)
+
+
+def release_memory() -> None:
+    """Give cached GPU memory back after an out-of-memory error."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
 @dataclass
 class Loaded:
     """A request with its media loaded, or the media failure."""
@@ -83,17 +112,24 @@ class TaskRunner:
     task: TaskSpec
     model: Model
     out_path: Path
-    batch_size: int
+    batch_size: int | None  # None: auto (start large, halve on out-of-memory)
     frames: int | None
     qformer_instruction: bool = True
     strict: bool = False
     workers: int = 2
     on_progress: Callable[[int], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+    oom_events: int = 0
+
+    def __post_init__(self) -> None:
+        self.current = self.batch_size or AUTO_BATCH[(self.task.mode, self.task.media)]
 
     def run(self, requests: Sequence[Request]) -> dict[str, int]:
         """Run all requests; return counts per status."""
         counts: dict[str, int] = {}
-        for loaded in prefetched(batched(requests, self.batch_size), self.frames, self.workers):
+        for loaded in prefetched(batched(requests, self.current), self.frames, self.workers):
+            if self.should_stop is not None and self.should_stop():
+                raise StopRequested()
             records = self.run_batch(loaded)
             append_lines(self.out_path, records)
             for record in records:
@@ -114,11 +150,14 @@ class TaskRunner:
                                            f"{item.error.path}: {item.error.reason}")
             else:
                 ready.append((i, item))
-        if ready:
-            start = time.perf_counter()
-            outputs = self._call_isolating([item for _, item in ready])
-            seconds = (time.perf_counter() - start) / len(ready)
-            for (i, item), output in zip(ready, outputs, strict=True):
+        start = 0
+        while start < len(ready):
+            chunk = ready[start : start + self.current]
+            start += len(chunk)
+            began = time.perf_counter()
+            outputs = self._call_guarded([item for _, item in chunk])
+            seconds = (time.perf_counter() - began) / len(chunk)
+            for (i, item), output in zip(chunk, outputs, strict=True):
                 record = self._record(item, output)
                 if item.indices is not None:
                     record["frames"] = item.indices
@@ -144,26 +183,33 @@ class TaskRunner:
             return list(self.model.generate(inputs, settings))
         return list(self.model.rank(inputs))
 
-    def _call_isolating(self, items: list[Loaded]) -> list[Any]:
-        """Call the model on a batch; if it raises, retry one by one and keep the culprits."""
+    def _call_guarded(self, items: list[Loaded]) -> list[Any]:
+        """Call the model; out of memory: halve the batch and retry both halves (the smaller
+        size is kept for the rest of the task); another error: retry one by one, so only the
+        culprit is recorded as a failure. Returns an output or an exception per item."""
         try:
             return self._call(items)
-        except Exception as exc:  # noqa: BLE001 - any model failure is isolated, then recorded
+        except Exception as exc:  # noqa: BLE001 - every failure is handled or recorded
+            if is_out_of_memory(exc):
+                release_memory()
+                self.oom_events += 1
+                if len(items) == 1:
+                    if self.strict:
+                        raise
+                    return [exc]
+                half = (len(items) + 1) // 2
+                self.current = min(self.current, half)
+                return self._call_guarded(items[:half]) + self._call_guarded(items[half:])
             if self.strict:
                 raise
             if len(items) == 1:
                 return [exc]
-        results: list[Any] = []
-        for item in items:
-            try:
-                results.extend(self._call([item]))
-            except Exception as exc:  # noqa: BLE001
-                results.append(exc)
-        return results
+        return [out for item in items for out in self._call_guarded([item])]
 
     def _record(self, item: Loaded, output: Any) -> dict[str, Any]:
         if isinstance(output, Exception):
-            return failed_record(item.request, "model_error", f"{type(output).__name__}: {output}")
+            kind = "out_of_memory" if is_out_of_memory(output) else "model_error"
+            return failed_record(item.request, kind, f"{type(output).__name__}: {output}")
         if self.task.mode == "generate":
             return generate_record(item.request, str(output))
         return rank_record(self.task, item.request, [float(s) for s in output])

@@ -11,6 +11,8 @@ import datetime as dt
 import hashlib
 import os
 import platform
+import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from typing import Any
 
 from ibench import __version__
 from ibench.data import DataError, read_samples
+from ibench.dist import ProcessGroup
 from ibench.execute import Model, StrictStop, TaskRunner
 from ibench.plan import failure_record, plan_requests, seeded_subset, shard
 from ibench.prompts import select_templates, task_family
@@ -29,7 +32,6 @@ from ibench.results import (
     RunDir,
     RunError,
     append_lines,
-    load_predictions,
     read_json,
     repair_torn_tail,
     write_json,
@@ -63,7 +65,7 @@ class EvalOptions:
     data_root: Path
     templates: str = "eval"
     limit: int | None = None
-    batch_size: int = 8
+    batch_size: int | None = 8  # None: auto
     frames: int | None = None
     seed: int = 0
     strict: bool = False
@@ -73,8 +75,7 @@ class EvalOptions:
     output: Path = Path("results")
     run_name: str | None = None
     workers: int = 2
-    rank: int = 0
-    world: int = 1
+    group: ProcessGroup = field(default_factory=ProcessGroup)
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -88,6 +89,8 @@ class TaskOutcome:
     requests: int = 0
     already_done: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    batch_size: int | None = None
+    oom_events: int = 0
 
 
 class EvalHooks:
@@ -103,6 +106,12 @@ class EvalHooks:
 
     def task_finished(self, task: str) -> None:
         """Called when a task's requests are all done."""
+
+    stop = False
+
+    def stop_requested(self) -> bool:
+        """True once Ctrl-C asked for a clean stop after the batch in flight."""
+        return self.stop
 
 
 def default_run_name(options: EvalOptions, model_name: str) -> str:
@@ -195,8 +204,11 @@ def settings_differences(stored: dict[str, Any], current: dict[str, Any]) -> lis
     return out
 
 
-def check_output_writable(output: Path) -> None:
-    """Fail before any work when the output folder cannot be written."""
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+def check_output_writable(output: Path, min_free: int = MIN_FREE_BYTES) -> None:
+    """Fail before any work when the output folder cannot be written or its disk is full."""
     try:
         output.mkdir(parents=True, exist_ok=True)
         probe = output / f".ibench-write-test-{os.getpid()}"
@@ -204,6 +216,12 @@ def check_output_writable(output: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise RunError(f"cannot write to the output folder {output}: {exc.strerror}") from exc
+    free = shutil.disk_usage(output).free
+    if free < min_free:
+        raise RunError(
+            f"the disk holding {output} has only {free / 2**20:.0f} MiB free; ibench needs at "
+            f"least {min_free / 2**20:.0f} MiB for predictions. Free some space or pass --output."
+        )
 
 
 def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptions,
@@ -211,7 +229,7 @@ def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptio
     """Create the manifest, or check a stored one matches and record this session in it."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     session = {"started": now, "ended": None, "command": options.command,
-               "batch_size": options.batch_size, "world_size": options.world}
+               "batch_size": options.batch_size, "world_size": options.group.world}
     if run.manifest.exists():
         manifest = read_json(run.manifest)
         diff = settings_differences(manifest.get("settings", {}), settings)
@@ -237,7 +255,7 @@ def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptio
             "sessions": [session],
             "tasks": {},
         }
-    if options.rank == 0:
+    if options.group.rank == 0:
         write_json(run.manifest, manifest)
     return manifest
 
@@ -271,7 +289,7 @@ def prepare_task(task: TaskSpec, options: EvalOptions, families: dict[str, Famil
                                 options.seed)
     except DataError as exc:
         return [], [], f"{task.id}: unusable data: {exc}"
-    if options.rank == 0:
+    if options.group.rank == 0:
         refs = run.references(task.id)
         refs.parent.mkdir(parents=True, exist_ok=True)
         tmp = refs.with_suffix(".tmp")
@@ -293,24 +311,28 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
             raise StrictStop(problem)
         hooks.message(f"skipping {problem}")
         return TaskOutcome(task.id, "skipped", problem)
-    part = "" if options.world == 1 else f"part-{options.rank}"
+    group = options.group
+    part = "" if group.world == 1 else f"part-{group.rank}"
     out_path = run.predictions(task.id, part)
-    for path in run.prediction_files(task.id):
-        if options.rank == 0 or path == out_path:
+    if group.rank == 0:
+        for path in run.prediction_files(task.id):
             repair_torn_tail(path)
-    done = set(load_predictions(run, task.id))
+    group.barrier()  # every process sees the same finished requests
+    done = done_keys(run, task.id)
+    group.barrier()
     if failures:
         if options.strict:
             first = failures[0]
             raise StrictStop(f"{task.id} sample {first.sample_id}: {first.reason}")
         new = [f for f in failures if (f.sample_id, f.template_id) not in done]
-        if options.rank == 0:
+        if group.rank == 0:
             append_lines(out_path, (failure_record(task.id, f) for f in new))
     todo = [r for r in requests if (r.sample_id, r.template_id) not in done]
-    mine = shard(todo, options.rank, options.world)
+    mine = shard(todo, group.rank, group.world)
     total = len(requests) + len(failures)
     progress = hooks.task_started(task.id, len(mine), total - len(todo))
     runner = TaskRunner(
+        should_stop=hooks.stop_requested,
         task=task,
         model=model,
         out_path=out_path,
@@ -321,10 +343,23 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
         workers=options.workers,
         on_progress=progress,
     )
-    counts = runner.run(mine)
-    hooks.task_finished(task.id)
+    try:
+        counts = runner.run(mine)
+    finally:
+        hooks.task_finished(task.id)
     return TaskOutcome(task.id, "ran", requests=len(mine), already_done=total - len(todo),
-                       counts=counts)
+                       counts=counts, batch_size=runner.current, oom_events=runner.oom_events)
+
+
+def done_keys(run: RunDir, task: str) -> set[tuple[str, str]]:
+    """(sample id, template id) of every request already in the task's prediction files."""
+    from ibench.results import read_lines
+
+    return {
+        (str(r["sample_id"]), str(r["template_id"]))
+        for path in run.prediction_files(task)
+        for r in read_lines(path)
+    }
 
 
 def finish_manifest(run: RunDir, manifest: dict[str, Any], outcomes: list[TaskOutcome]) -> None:
@@ -332,7 +367,13 @@ def finish_manifest(run: RunDir, manifest: dict[str, Any], outcomes: list[TaskOu
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest["sessions"][-1]["ended"] = now
     for outcome in outcomes:
-        manifest["tasks"][outcome.task] = {"status": outcome.status, "message": outcome.message}
+        manifest["tasks"][outcome.task] = {
+            "status": outcome.status,
+            "message": outcome.message,
+            "batch_size": outcome.batch_size,
+            "out_of_memory_retries": outcome.oom_events,
+            "counts": outcome.counts,
+        }
     skipped = [o for o in outcomes if o.status == "skipped"]
     manifest["status"] = "complete" if not skipped else "partial"
     manifest["ended"] = now
@@ -351,25 +392,31 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
     families = load_families()
     for task in options.tasks:  # a bad --templates value fails before the model loads
         select_templates(task, families, options.templates)
-    model = loader(options.model, dtype=options.dtype, device=options.device,
+    model = loader(options.model, dtype=options.dtype,
+                   device=options.group.device(options.device),
                    qformer_instruction=options.qformer_instruction)
     info = model.info()
     settings = build_settings(options, info, families)
     run = RunDir(options.output / (options.run_name or default_run_name(options, options.model)))
     manifest = open_or_create_run(run, settings, options, info)
+    options.group.barrier()
     hooks.message(f"run folder: {run.path}")
     outcomes: list[TaskOutcome] = []
+    previous = _install_clean_stop(hooks)
     try:
         for task in options.tasks:
             outcomes.append(run_task(task, model, options, families, run, hooks))
     except KeyboardInterrupt:
-        if options.rank == 0:
+        if options.group.rank == 0:
             manifest["status"] = "interrupted"
             manifest["sessions"][-1]["ended"] = dt.datetime.now(dt.UTC).isoformat(
                 timespec="seconds")
             write_json(run.manifest, manifest)
         raise
-    if options.rank != 0:
+    finally:
+        _restore_signal(previous)
+    options.group.barrier()  # all parts written before process 0 scores
+    if options.group.rank != 0:
         return run, {}, outcomes
     headlines = {
         o.task: (t.metric, zero_shot_template(t, families).id)
@@ -380,3 +427,24 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
     finish_manifest(run, manifest, outcomes)
     run.leaderboard.write_text(render_board(build_leaderboard([run.path]), "md"), encoding="utf-8")
     return run, metrics, outcomes
+
+
+def _install_clean_stop(hooks: EvalHooks) -> Any:
+    """First Ctrl-C: finish and save the batch in flight, then stop; second: stop at once."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        if hooks.stop:
+            raise KeyboardInterrupt
+        hooks.stop = True
+        hooks.message("stopping after the batch in flight (Ctrl-C again to stop at once)")
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _restore_signal(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)

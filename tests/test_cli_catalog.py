@@ -54,3 +54,15 @@ def test_mixture(capsys, tmp_path):
     assert abs(data["a"]["probability"] - 1 / 3) < 1e-12
     data = run_json(capsys, "data", "mixture", "--json")
     assert len(data) == 13 and abs(sum(v["probability"] for v in data.values()) - 1) < 1e-12
+
+
+def test_every_task_show_names_metric_and_definition(capsys):
+    from ibench.metrics import METRICS
+    from ibench.tasks import load_tasks
+
+    for task_id, task in load_tasks().items():
+        data = run_json(capsys, "tasks", "show", task_id, "--json")
+        assert data["metric"] == task.metric
+        assert data["metric_definition"] == METRICS[task.metric].definition
+    code, out, _ = run_cli(capsys, "tasks", "show", "vizwiz")
+    assert code == 0 and "VQA accuracy" in out and "min(1" in out.replace("\n", " ")
