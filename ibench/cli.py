@@ -13,6 +13,7 @@ from ibench.display import console, print_json, print_table
 from ibench.mixture import MixtureError, load_sizes, sqrt_mixture
 from ibench.names import UnknownNameError, resolve_name
 from ibench.prompts import task_family, zero_shot_template
+from ibench.report import Board, build_leaderboard, render_board
 from ibench.tasks import load_tasks, select_tasks
 from ibench.templates import load_families, render
 
@@ -422,6 +423,7 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
         shutdown(group)
     if group.rank == 0:
         print_metrics(run, metrics, outcomes)
+        _print_board(build_leaderboard([run.path]))
 
 
 def _default_data_root(model: str, hooks: object) -> Path:
@@ -448,13 +450,16 @@ def _default_data_root(model: str, hooks: object) -> Path:
 @click.option("--no-reference", is_flag=True, help="Leave out the paper's published rows.")
 def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool) -> None:
     """Runs beside the paper's Table 1 (held-out datasets in the paper's order, and average)."""
-    from ibench.report import build_leaderboard, render_board
-
     board = build_leaderboard(list(runs), include_reference=not no_reference)
     if fmt != "table":
         click.echo(render_board(board, fmt), nl=False)
         return
-    print_table("Zero-shot held-out leaderboard", ["model", *board.columns],
+    _print_board(board)
+
+
+def _print_board(board: Board) -> None:
+    print_table("Zero-shot held-out leaderboard (paper's Table 1 rows, then runs)",
+                ["model", *board.columns],
                 [[name, *[_num(values.get(c)) for c in board.columns]]
                  for name, values in board.rows], caption="; ".join(board.notes))
 

@@ -197,9 +197,12 @@ class TaskRunner:
                     if self.strict:
                         raise
                     return [exc]
-                half = (len(items) + 1) // 2
-                self.current = min(self.current, half)
-                return self._call_guarded(items[:half]) + self._call_guarded(items[half:])
+                self.current = min(self.current, (len(items) + 1) // 2)
+                outputs: list[Any] = []
+                while len(outputs) < len(items):  # chunks follow the size as it shrinks
+                    chunk = items[len(outputs) : len(outputs) + self.current]
+                    outputs += self._call_guarded(chunk)
+                return outputs
             if self.strict:
                 raise
             if len(items) == 1:

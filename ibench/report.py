@@ -47,9 +47,11 @@ def reference_rows(path: Path | None = None) -> list[tuple[str, dict[str, float 
 
 
 def with_average(values: dict[str, float | None]) -> dict[str, float | None]:
-    """Add the mean over the held-out columns that have a value ("average")."""
-    present = [v for t, v in values.items() if t in HELD_OUT_ORDER and v is not None]
-    return {**values, "average": sum(present) / len(present) if present else None}
+    """Add the mean over the 13 held-out columns ("average"); none unless all 13 are there,
+    since a mean over different subsets of tasks does not compare."""
+    present = [values.get(t) for t in HELD_OUT_ORDER]
+    complete = all(v is not None for v in present)
+    return {**values, "average": sum(present) / len(present) if complete else None}  # type: ignore[arg-type]
 
 
 def build_leaderboard(run_paths: list[Path], include_reference: bool = True) -> Board:
@@ -66,7 +68,7 @@ def build_leaderboard(run_paths: list[Path], include_reference: bool = True) -> 
         board.rows.append((name, with_average(values)))
         present = [t for t in HELD_OUT_ORDER if values[t] is not None]
         if len(present) < len(HELD_OUT_ORDER):
-            board.notes.append(f"{name}: average over {len(present)} of 13 tasks")
+            board.notes.append(f"{name}: {len(present)} of 13 held-out tasks, so no average")
         paper = PAPER_ROWS.get(str(manifest["settings"].get("model")))
         if paper and paper in reference:
             diff = {

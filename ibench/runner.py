@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ibench import __version__
-from ibench.data import DataError, read_samples
+from ibench.data import DataError, missing_files, read_samples
 from ibench.dist import ProcessGroup
 from ibench.execute import Model, StrictStop, TaskRunner
 from ibench.plan import failure_record, plan_requests, seeded_subset, shard
@@ -258,12 +258,6 @@ def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptio
     if options.group.rank == 0:
         write_json(run.manifest, manifest)
     return manifest
-
-
-def missing_files(task: TaskSpec, root: Path) -> list[str]:
-    """Annotation files of a task that are not under the data root."""
-    files = task.data.files.items()
-    return [f"{root / rel} ({role})" for role, rel in files if not (root / rel).exists()]
 
 
 def stored_references(task: TaskSpec, sample: Sample) -> dict[str, Any]:

@@ -1,0 +1,187 @@
+"""check_task: is a task's data present and readable under a data root? (`ibench data check`)
+
+It reports each annotation file's exact expected path, reads the samples (counting them
+against the protocol's evaluation size), and opens a deterministic sample of the media files
+(all of them with full=True), recording each problem as (sample id, path, reason).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from ibench.data.errors import DataError
+from ibench.data.readers import read_samples
+from ibench.data.source import Source, open_source, variants
+from ibench.media import MediaError, frame_indices, load_frames, load_image
+from ibench.tasks import TaskSpec
+
+DEFAULT_MEDIA_SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One annotation file: its role, exact expected path, and whether it is there."""
+
+    role: str
+    path: Path
+    exists: bool
+    required: bool = True
+    variant: str = "official"
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.role})"
+
+
+class MediaProblem(NamedTuple):
+    """A media file that is missing or cannot be decoded, with the first sample using it."""
+
+    sample_id: str
+    path: Path
+    reason: str
+
+
+@dataclass
+class TaskCheck:
+    """Everything a `data check` table row needs for one task."""
+
+    task: str
+    format: str
+    data_root: Path
+    published_at: str
+    variant: str
+    media_dir: Path
+    eval_size: int | None
+    full: bool
+    files: list[FileCheck] = field(default_factory=list)
+    usable: bool = False
+    error: str | None = None
+    sample_count: int | None = None
+    media_total: int = 0
+    media_checked: int = 0
+    media_problems: list[MediaProblem] = field(default_factory=list)
+
+    @property
+    def missing_files(self) -> list[FileCheck]:
+        """Required files of the variant in use that are not on disk."""
+        return [f for f in self.files if f.variant == self.variant and f.required and not f.exists]
+
+    @property
+    def n_samples(self) -> int | None:
+        """Alias of sample_count (samples found)."""
+        return self.sample_count
+
+    @property
+    def expected(self) -> int | None:
+        """Alias of eval_size (the protocol's evaluation size; None when it has none)."""
+        return self.eval_size
+
+    @property
+    def ok(self) -> bool:
+        """Usable and no media problem found."""
+        return self.usable and not self.media_problems
+
+    @property
+    def status(self) -> str:
+        """One word for a table: ok, media (usable with media problems) or unusable."""
+        if not self.usable:
+            return "unusable"
+        return "media" if self.media_problems else "ok"
+
+    def size_text(self) -> str:
+        """e.g. '8 / 5000' (samples found / the protocol's evaluation size)."""
+        found = "-" if self.sample_count is None else str(self.sample_count)
+        expected = "n/a" if self.eval_size is None else str(self.eval_size)
+        return f"{found} / {expected}"
+
+
+def _file_checks(source: Source) -> list[FileCheck]:
+    optional = source.optional_roles()
+    return [
+        FileCheck(
+            role,
+            source.path(role),
+            source.path(role).is_file(),
+            role not in optional,
+            source.variant,
+        )
+        for role in source.files
+    ]
+
+
+def check_task(
+    task: TaskSpec, root: Path, full: bool = False, media_sample: int = DEFAULT_MEDIA_SAMPLE
+) -> TaskCheck:
+    """Check one task's data under a data root; never raises for data problems."""
+    root = Path(os.path.abspath(root))
+    result = TaskCheck(
+        task.id,
+        task.data.format,
+        root,
+        task.data.published_at,
+        "official",
+        root / task.data.media_dir,
+        task.eval_size,
+        full,
+    )
+    try:
+        source = open_source(task, root)
+        result.variant, result.format = source.variant, source.format
+        result.media_dir = root / source.media_dir
+        for variant in variants(task, root):
+            result.files += _file_checks(variant)
+    except DataError as exc:
+        result.error = str(exc)
+        return result
+    if result.missing_files:
+        missing = result.missing_files[0]
+        result.error = f"missing annotation file ({missing.role}): {missing.path}"
+        return result
+    try:
+        samples = list(read_samples(task, root))
+    except DataError as exc:
+        result.error = str(exc)
+        return result
+    result.usable = True
+    result.sample_count = len(samples)
+    first_user: dict[Path, str] = {}
+    for sample in samples:
+        first_user.setdefault(sample.media, sample.id)
+    media = list(first_user.items())
+    result.media_total = len(media)
+    if media and not full:
+        media = [media[i] for i in frame_indices(len(media), media_sample)]
+    for path, sample_id in media:
+        reason = media_problem(path, task)
+        if reason is not None:
+            result.media_problems.append(MediaProblem(sample_id, path, reason))
+    result.media_checked = len(media)
+    return result
+
+
+def media_problem(path: Path, task: TaskSpec) -> str | None:
+    """Why a media file cannot be used (None when it decodes): images fully, videos' frames."""
+    try:
+        if task.media == "video":
+            load_frames(path, task.frames or 4)
+        else:
+            load_image(path)
+    except MediaError as exc:
+        return exc.reason
+    return None
+
+
+def missing_files(task: TaskSpec, root: Path) -> list[str]:
+    """`<path> (<role>)` of each required annotation file of the variant in use that is absent.
+
+    Knows the alternative variant and optional roles (a candidates file makes train optional).
+    """
+    try:
+        source = open_source(task, root)
+    except DataError as exc:
+        return [str(exc)]
+    return [
+        f"{path} ({role})" for role, path in source.required_paths().items() if not path.is_file()
+    ]

@@ -1,0 +1,24 @@
+"""Hateful Memes reader: dev_seen.jsonl (`img` names the zero-padded file; `id` is an int)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ibench.data.record import Record
+from ibench.data.source import Source, read_jsonl
+from ibench.records import Sample
+
+
+def read_hateful_memes(source: Source) -> Iterator[Sample]:
+    """One sample per line: id = `id`, image = `img` (e.g. img/08291.png), field `text`."""
+    path = source.path("annotations")
+    for number, raw in read_jsonl(path):
+        rec = Record(raw, path, f"line {number}")
+        meme_id = rec.id("id")
+        rec.rename(f"line {number} (id {meme_id})")
+        yield Sample(
+            meme_id,
+            source.media(rec.str("img"), path, rec.name, "img"),
+            {"text": rec.str("text", allow_empty=True)},
+            {"label": rec.label("label")},
+        )

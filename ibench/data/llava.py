@@ -1,0 +1,51 @@
+"""LLaVA-Instruct-150K reader (conversation / detail / complex reasoning): a seeded slice,
+single turn: the first human turn (without `<image>`) and the first gpt reply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ibench.data.record import Record, record_list
+from ibench.data.slices import seeded_slice, slice_settings, unique_id
+from ibench.data.source import Source
+from ibench.records import Sample
+
+
+def strip_image_tag(text: str) -> str:
+    """Remove the `<image>` marker and the newline next to it, wherever it sits."""
+    return text.replace("<image>\n", "").replace("\n<image>", "").replace("<image>", "").strip()
+
+
+def first_exchange(rec: Record) -> tuple[str, str]:
+    """(first human turn, the gpt turn that follows it)."""
+    turns = rec.list("conversations", min_len=2)
+    for j, turn in enumerate(turns):
+        if not isinstance(turn, dict) or not isinstance(turn.get("value"), str):
+            raise rec.error(f"conversations[{j}]", "must be {from, value} with a string value")
+    if turns[0].get("from") != "human":
+        raise rec.error("conversations[0].from", f"must be 'human', got {turns[0].get('from')!r}")
+    if turns[1].get("from") != "gpt":
+        raise rec.error("conversations[1].from", f"must be 'gpt', got {turns[1].get('from')!r}")
+    question = strip_image_tag(turns[0]["value"])
+    if not question:
+        raise rec.error("conversations[0].value", "is empty once <image> is removed")
+    return question, turns[1]["value"].strip()
+
+
+def read_llava(source: Source) -> Iterator[Sample]:
+    """Field `question`, reference `{"captions": [the reference answer]}`; id = record `id`."""
+    path = source.path("annotations")
+    data = record_list(source.json("annotations"), None, path, "conversations")
+    size, seed = slice_settings(source)
+    seen: set[str] = set()
+    for i in seeded_slice(len(data), size, seed):
+        rec = Record(data[i], path, f"#{i}")
+        base = rec.id("id")
+        rec.rename(f"#{i} (id {base})")
+        question, answer = first_exchange(rec)
+        yield Sample(
+            unique_id(base, i, seen),
+            source.media(rec.str("image"), path, rec.name, "image"),
+            {"question": question},
+            {"captions": [answer]},
+        )

@@ -1,0 +1,87 @@
+"""read_samples: dispatch a task to the reader of its on-disk format (data.format)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from ibench.data import (
+    aokvqa,
+    captions,
+    gqa,
+    hateful_memes,
+    iconqa,
+    llava,
+    scienceqa,
+    video_qa,
+    visdial,
+    vqa,
+    vsr,
+)
+from ibench.data.errors import DataError
+from ibench.data.source import Source, open_source
+from ibench.records import Sample
+from ibench.tasks import TaskSpec
+
+Reader = Callable[[Source], Iterable[Sample]]
+
+READERS: dict[str, Reader] = {
+    "coco_karpathy": captions.read_karpathy,
+    "flickr_karpathy": captions.read_karpathy,
+    "lavis_karpathy": captions.read_lavis_karpathy,
+    "coco_captions": captions.read_coco_captions,
+    "textcaps": captions.read_textcaps,
+    "capfilt": captions.read_capfilt,
+    "vqa": vqa.read_vqa,
+    "vqg_vqa": vqa.read_vqg,
+    "vizwiz": vqa.read_vizwiz,
+    "textvqa": vqa.read_textvqa,
+    "ocrvqa": vqa.read_ocrvqa,
+    "gqa": gqa.read_gqa,
+    "vsr": vsr.read_vsr,
+    "iconqa": iconqa.read_iconqa,
+    "scienceqa": scienceqa.read_scienceqa,
+    "aokvqa": aokvqa.read_aokvqa,
+    "vqg_aokvqa": aokvqa.read_vqg_aokvqa,
+    "visdial": visdial.read_visdial,
+    "hateful_memes": hateful_memes.read_hateful_memes,
+    "msvd_qa": video_qa.read_json_video_qa,
+    "msrvtt_qa": video_qa.read_json_video_qa,
+    "ivqa": video_qa.read_ivqa,
+    "llava": llava.read_llava,
+}
+
+
+def reader_for(source: Source) -> Reader:
+    """The reader of a source's format; a DataError naming the task file if there is none."""
+    if source.format not in READERS:
+        field = "data.format" if source.variant == "official" else "data.options.alternative"
+        raise DataError(
+            source.task.source,
+            f"unknown data format {source.format!r}; known: {', '.join(sorted(READERS))}",
+            field=field,
+        )
+    return READERS[source.format]
+
+
+def read_samples(
+    task: TaskSpec, root: Path, *, candidates_file: Path | None = None
+) -> Iterator[Sample]:
+    """The evaluation samples of a task under a data root, in a deterministic order.
+
+    Raises DataError for a missing annotation file, a malformed record, a media path that
+    leaves the data root, or two samples with the same id. `candidates_file` replaces the
+    video-QA vocabulary built from the train split.
+    """
+    source = open_source(task, root, candidates_file)
+    reader = reader_for(source)
+    for role, path in source.required_paths().items():
+        if not path.is_file():
+            raise DataError(path, f"annotation file not found (role '{role}' of task {task.id})")
+    seen: set[str] = set()
+    for sample in reader(source):
+        if sample.id in seen:
+            first = next(iter(source.required_paths().values()))
+            raise DataError(first, "two samples share this id", f"id {sample.id}")
+        seen.add(sample.id)
+        yield sample

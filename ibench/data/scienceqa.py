@@ -1,0 +1,36 @@
+"""ScienceQA reader: problems.json + pid_splits.json; IMG subset = pids whose `image` is set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ibench.data.candidates import choice_fields, format_options
+from ibench.data.iconqa import problem, split_pids
+from ibench.data.source import Source
+from ibench.records import Sample
+
+
+def read_scienceqa(source: Source) -> Iterator[Sample]:
+    """Problems of the split that have an image (`images/<split>/<pid>/<image>`).
+
+    Fields: question, context (the `hint`, "" when none), options; candidates: the choices.
+    """
+    split = source.option("split", "test")
+    path = source.path("problems")
+    for pid in split_pids(source, split):
+        rec = problem(source, pid)
+        if not rec.has("image"):
+            continue  # a text-only problem: outside the IMG subset
+        choices, answer = choice_fields(rec, "choices", "answer")
+        hint = rec.get("hint") or ""
+        if not isinstance(hint, str):
+            raise rec.error("hint", f"must be a string, got {hint!r}")
+        folder = rec.get("split") if isinstance(rec.get("split"), str) else split
+        rel = f"{folder}/{pid}/{rec.str('image')}"
+        yield Sample(
+            pid,
+            source.media(rel, path, rec.name, "image"),
+            {"question": rec.str("question"), "context": hint, "options": format_options(choices)},
+            {"answer_index": answer, "answer": choices[answer]},
+            choices,
+        )

@@ -1,0 +1,249 @@
+"""Source: the annotation files and media folder a reader reads, with safe path resolution.
+
+A task names its files relative to the data root (`data.files`); `data.options.alternative`
+may name a second on-disk variant (e.g. the LAVIS Karpathy files) that is used when the primary
+files are absent. Paths taken from annotation records are resolved inside the task's media
+folder (so inside the data root) and refused if they would leave it. The check is lexical:
+symlinks the user placed in the data root (e.g. `coco/images -> /mnt/coco`) are trusted, `..`
+and absolute paths in records are not.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from ibench.data.errors import DataError
+from ibench.tasks import TaskSpec
+
+# A task that ranks over a vocabulary read from a `candidates` file needs no train file.
+_OPTIONAL_WITH_CANDIDATES = ("train",)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One on-disk variant of a task's dataset under one data root."""
+
+    task: TaskSpec
+    root: Path
+    format: str
+    files: dict[str, str]
+    media_dir: str
+    options: dict[str, Any]
+    variant: str = "official"
+    candidates_file: Path | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def path(self, role: str) -> Path:
+        """Absolute path of a file role (a DataError naming the task file for an unknown role)."""
+        if role not in self.files:
+            raise DataError(
+                self.task.source, f"the reader needs a '{role}' file", field=f"data.files.{role}"
+            )
+        return self.root / self.files[role]
+
+    def optional_roles(self) -> set[str]:
+        """Roles the reader can do without in this configuration."""
+        if "candidates" in self.files or self.candidates_file is not None:
+            return set(_OPTIONAL_WITH_CANDIDATES) & set(self.files)
+        return set()
+
+    def required_paths(self) -> dict[str, Path]:
+        """Role -> absolute path of every file this variant must have."""
+        optional = self.optional_roles()
+        return {role: self.path(role) for role in self.files if role not in optional}
+
+    def complete(self) -> bool:
+        """True when every required file of this variant exists."""
+        return all(p.is_file() for p in self.required_paths().values())
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """A reader option from data.options (or the alternative's options)."""
+        return self.options.get(name, default)
+
+    def json(self, role: str) -> Any:
+        """Parse a JSON annotation file once per Source."""
+        key = f"json:{role}"
+        if key not in self._cache:
+            self._cache[key] = read_json(self.path(role))
+        return self._cache[key]
+
+    def media(self, rel: Any, file: Path, record: str | int, field_name: str) -> Path:
+        """Absolute path of a media file named by a record; refused outside the media folder."""
+        return resolve_inside(self.root, self.media_dir, rel, file, record, field_name)
+
+
+def primary_source(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> Source:
+    """The variant named by the task's data.files and data.media_dir."""
+    options = {k: v for k, v in task.data.options.items() if k != "alternative"}
+    return Source(
+        task,
+        Path(os.path.abspath(root)),
+        task.data.format,
+        dict(task.data.files),
+        task.data.media_dir,
+        options,
+        "official",
+        candidates_file,
+    )
+
+
+def variants(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> list[Source]:
+    """The primary variant, then the alternative if the task names one."""
+    alternative = alternative_source(task, root, candidates_file)
+    primary = primary_source(task, root, candidates_file)
+    return [primary] if alternative is None else [primary, alternative]
+
+
+def open_source(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> Source:
+    """The primary variant of a task's data, or its alternative when only that one is on disk.
+
+    When neither is complete the primary is returned, so errors name its paths.
+    """
+    found = variants(task, root, candidates_file)
+    for source in found:
+        if source.complete():
+            return source
+    return found[0]
+
+
+def alternative_source(
+    task: TaskSpec, root: Path, candidates_file: Path | None = None
+) -> Source | None:
+    """The variant described by data.options.alternative, validated; None if there is none."""
+    raw = task.data.options.get("alternative")
+    if raw is None:
+        return None
+    where = "data.options.alternative"
+    if not isinstance(raw, dict):
+        raise DataError(task.source, "must be a mapping", field=where)
+    unknown = set(raw) - {"name", "format", "files", "media_dir", "options"}
+    if unknown:
+        raise DataError(task.source, f"unknown keys {sorted(unknown)}", field=where)
+    fmt = raw.get("format")
+    files = raw.get("files")
+    if not isinstance(fmt, str) or not fmt:
+        raise DataError(task.source, "must be a format name", field=f"{where}.format")
+    if not isinstance(files, dict) or not files:
+        raise DataError(task.source, "must map roles to paths", field=f"{where}.files")
+    for role, rel in files.items():
+        _check_relative(task, rel, f"{where}.files.{role}")
+    media_dir = raw.get("media_dir", task.data.media_dir)
+    _check_relative(task, media_dir, f"{where}.media_dir")
+    options = {k: v for k, v in task.data.options.items() if k != "alternative"}
+    extra = raw.get("options") or {}
+    if not isinstance(extra, dict):
+        raise DataError(task.source, "must be a mapping", field=f"{where}.options")
+    options.update(extra)
+    return Source(
+        task,
+        Path(os.path.abspath(root)),
+        fmt,
+        {str(k): str(v) for k, v in files.items()},
+        str(media_dir),
+        options,
+        str(raw.get("name", fmt)),
+        candidates_file,
+    )
+
+
+def _check_relative(task: TaskSpec, value: Any, where: str) -> None:
+    if not isinstance(value, str) or not value or _is_absolute(value) or ".." in Path(value).parts:
+        raise DataError(
+            task.source, f"must be a path inside the data root, got {value!r}", field=where
+        )
+
+
+def _is_absolute(text: str) -> bool:
+    return PurePosixPath(text).is_absolute() or PureWindowsPath(text).is_absolute()
+
+
+def resolve_inside(
+    root: Path, media_dir: str, rel: Any, file: Path, record: str | int, field_name: str
+) -> Path:
+    """root/media_dir/rel, normalised; a DataError if rel is not a string or leaves the media
+    folder (which lies inside the data root): `..` and absolute paths from records are refused."""
+    if not isinstance(rel, str) or not rel.strip():
+        raise DataError(file, f"must be a non-empty path string, got {rel!r}", record, field_name)
+    if _is_absolute(rel) or "\x00" in rel:
+        raise DataError(file, f"absolute media path {rel!r} refused", record, field_name)
+    base = os.path.normpath(os.path.join(os.path.abspath(root), media_dir))
+    full = os.path.normpath(os.path.join(base, rel))
+    if os.path.commonpath([base, full]) != base or full == base:
+        raise DataError(
+            file, f"media path {rel!r} leaves the media folder {base}", record, field_name
+        )
+    return Path(full)
+
+
+# ------------------------------------------------------------------------------- file reading
+
+
+def _missing(path: Path) -> DataError:
+    return DataError(path, "annotation file not found")
+
+
+def read_json(path: Path) -> Any:
+    """Parse one JSON file; a DataError naming the file on absence or bad JSON."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError as exc:
+        raise _missing(path) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(path, f"cannot read: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            path, f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+        ) from exc
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """(1-based line number, parsed object) for each non-blank line of a JSON Lines file."""
+    try:
+        handle = open(path, encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise _missing(path) from exc
+    except OSError as exc:
+        raise DataError(path, f"cannot read: {exc}") from exc
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(path, f"not valid JSON: {exc.msg}", f"line {number}") from exc
+        except UnicodeDecodeError as exc:
+            raise DataError(path, f"cannot read: {exc}") from exc
+
+
+def read_csv(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(0-based row index, row dict) of a CSV file with a header that has the required columns."""
+    try:
+        handle = open(path, encoding="utf-8", newline="")
+    except FileNotFoundError as exc:
+        raise _missing(path) from exc
+    except OSError as exc:
+        raise DataError(path, f"cannot read: {exc}") from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        for column in required:
+            if column not in header:
+                raise DataError(
+                    path, f"missing column (header: {', '.join(header)})", "header", column
+                )
+        try:
+            for index, row in enumerate(reader):
+                if None in row:
+                    raise DataError(path, "more values than header columns", f"row {index}")
+                yield index, row
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise DataError(path, f"cannot parse: {exc}") from exc

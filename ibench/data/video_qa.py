@@ -1,0 +1,101 @@
+"""Video QA readers: MSVD-QA and MSRVTT-QA (JSON lists, ranked over a vocabulary) and iVQA
+(CSV with 5 answers). Video file names come from the `video_name` option, a pattern over the
+record's fields: `vid{video_id}.avi` (MSVD), `video{video_id}.mp4` (MSRVTT),
+`{video_id}.mp4` (iVQA).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from ibench.data.candidates import source_vocabulary
+from ibench.data.errors import DataError
+from ibench.data.record import Record, record_list
+from ibench.data.source import Source, read_csv
+from ibench.records import Sample
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_DEFAULT_NAMES = {
+    "msvd_qa": "vid{video_id}.avi",
+    "msrvtt_qa": "video{video_id}.mp4",
+    "ivqa": "{video_id}.mp4",
+}
+
+
+def video_name(pattern: str, values: dict, file: Path, record: str) -> str:
+    """Fill `{column}` placeholders of a file-name pattern from a record (no other syntax)."""
+
+    def fill(match: re.Match) -> str:
+        key = match.group(1)
+        value = values.get(key)
+        if value is None or isinstance(value, (bool, dict, list)) or str(value) == "":
+            raise DataError(
+                file, f"needed by the video_name pattern {pattern!r}, got {value!r}", record, key
+            )
+        return str(value)
+
+    return _PLACEHOLDER.sub(fill, pattern)
+
+
+def _pattern(source: Source) -> str:
+    pattern = source.option("video_name", _DEFAULT_NAMES.get(source.format, "{video_id}.mp4"))
+    if not isinstance(pattern, str) or not _PLACEHOLDER.search(pattern):
+        raise DataError(
+            source.task.source,
+            f"must be a file-name pattern such as 'vid{{video_id}}.avi', got {pattern!r}",
+            field="data.options.video_name",
+        )
+    return pattern
+
+
+def _ranks_vocabulary(source: Source) -> bool:
+    rank = source.task.rank
+    return source.task.mode == "rank" and rank is not None and rank.candidates == "vocabulary"
+
+
+def read_json_video_qa(source: Source) -> Iterator[Sample]:
+    """test_qa.json of MSVD-QA / MSRVTT-QA: `{answer, id, question, video_id}` records.
+
+    The vocabulary is built once and its tuple shared by every sample (memory).
+    """
+    path = source.path("test")
+    data = record_list(source.json("test"), None, path, "questions")
+    candidates = source_vocabulary(source).answers if _ranks_vocabulary(source) else None
+    pattern = _pattern(source)
+    for i, raw in enumerate(data):
+        rec = Record(raw, path, f"#{i}")
+        qid = rec.id("id")
+        rec.rename(f"#{i} (id {qid})")
+        rec.int("video_id")
+        name = video_name(pattern, rec.value, path, rec.name)
+        yield Sample(
+            qid,
+            source.media(name, path, rec.name, "video_id"),
+            {"question": rec.str("question")},
+            {"answer": rec.str("answer").strip()},
+            candidates,
+        )
+
+
+def read_ivqa(source: Source) -> Iterator[Sample]:
+    """iVQA test.csv: `video_id, question, answer1..answer5`; id = an `id`/`qid` column if the
+    file has one, else the 0-based row index; reference `{"answers": [5 str]}`."""
+    path = source.path("test")
+    columns = ("video_id", "question", *(f"answer{k}" for k in range(1, 6)))
+    pattern = _pattern(source)
+    for index, row in read_csv(path, columns):
+        name = f"row {index}"
+        sample_id = row.get("id") or row.get("qid") or str(index)
+        for column in columns:
+            if not (row.get(column) or "").strip():
+                raise DataError(path, "is empty", name, column)
+        answers = [row[f"answer{k}"].strip() for k in range(1, 6)]
+        video = video_name(pattern, row, path, name)
+        yield Sample(
+            sample_id,
+            source.media(video, path, name, "video_id"),
+            {"question": row["question"].strip()},
+            {"answers": answers},
+        )

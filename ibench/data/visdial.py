@@ -1,0 +1,76 @@
+"""Visual Dialog v1.0 reader: dialogs whose rounds index into shared question/answer lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ibench.data.errors import DataError
+from ibench.data.record import Record
+from ibench.data.source import Source
+from ibench.records import Sample
+
+
+def _texts(data: dict, key: str, path) -> list[str]:
+    items = data.get(key)
+    if not isinstance(items, list) or not all(isinstance(t, str) for t in items):
+        raise DataError(path, "must be a list of strings", field=f"data.{key}")
+    return items
+
+
+def history(caption: str, rounds: list[tuple[str, str]]) -> str:
+    """The caption, then each earlier round as `Q: {question} A: {answer}`, single spaces."""
+    return " ".join([caption, *(f"Q: {q} A: {a}" for q, a in rounds)])
+
+
+def read_visdial(source: Source) -> Iterator[Sample]:
+    """One sample per round (all rounds of every dialog), id `<image_id>_r<round>` (1-based).
+
+    Candidates: the texts of the round's answer options; reference `{"answer_index": gt_index}`.
+    Image: `<image_prefix>_<image_id:012d>.jpg`, prefix `VisualDialog_val2018` by default.
+    """
+    path = source.path("annotations")
+    top = source.json("annotations")
+    if not isinstance(top, dict) or not isinstance(top.get("data"), dict):
+        raise DataError(path, "must be a JSON object with a 'data' object")
+    data = top["data"]
+    questions, answers = _texts(data, "questions", path), _texts(data, "answers", path)
+    dialogs = data.get("dialogs")
+    if not isinstance(dialogs, list):
+        raise DataError(path, "must be a list of dialogs", field="data.dialogs")
+    prefix = source.option("image_prefix", "VisualDialog_val2018")
+    for i, raw in enumerate(dialogs):
+        dialog = Record(raw, path, f"dialog #{i}")
+        image_id = dialog.int("image_id")
+        dialog.rename(f"dialog #{i} (image_id {image_id})")
+        caption = dialog.str("caption", allow_empty=True)
+        media = source.media(f"{prefix}_{image_id:012d}.jpg", path, dialog.name, "image_id")
+        done: list[tuple[str, str]] = []
+        for r, raw_round in enumerate(dialog.list("dialog"), start=1):
+            turn = Record(raw_round, path, f"{dialog.name} round {r}")
+            question = questions[turn.index("question", len(questions))]
+            answer = answers[turn.index("answer", len(answers))]
+            options = turn.list("answer_options", min_len=2)
+            for j, option in enumerate(options):
+                if (
+                    isinstance(option, bool)
+                    or not isinstance(option, int)
+                    or not (0 <= option < len(answers))
+                ):
+                    raise turn.error(
+                        f"answer_options[{j}]", f"must index the answers list, got {option!r}"
+                    )
+            gt = turn.index("gt_index", len(options))
+            candidates = tuple(answers[o] for o in options)
+            if candidates[gt] != answer:
+                raise turn.error(
+                    "gt_index",
+                    f"option {gt} is {candidates[gt]!r}, but the round's answer is {answer!r}",
+                )
+            yield Sample(
+                f"{image_id}_r{r}",
+                media,
+                {"question": question, "history": history(caption, done)},
+                {"answer_index": gt},
+                candidates,
+            )
+            done.append((question, answer))

@@ -1,0 +1,99 @@
+"""Image loading and uniform video frame sampling (protocol.md section 2); MediaError.
+
+decord is imported only when a video is read, so image-only use never needs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+
+class MediaError(Exception):
+    """An image or video that is missing, unreadable, empty, corrupt, truncated or frameless."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def _check_file(path: Path) -> None:
+    """Raise MediaError for a missing path, a non-file or an empty (0-byte) file."""
+    if not path.exists():
+        raise MediaError(path, "file not found")
+    if not path.is_file():
+        raise MediaError(path, "not a regular file")
+    if path.stat().st_size == 0:
+        raise MediaError(path, "empty file (0 bytes)")
+
+
+def load_image(path: Path | str) -> Image.Image:
+    """Open and fully decode an image as RGB (decoding now surfaces truncated files here)."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise MediaError(path, f"image too large: {exc}") from exc
+    except (OSError, ValueError, SyntaxError) as exc:  # UnidentifiedImageError is an OSError
+        raise MediaError(path, f"unreadable image: {exc}") from exc
+
+
+def frame_indices(total: int, n: int) -> list[int]:
+    """Uniform frame indices floor(arange(0, total, total/n)), computed exactly as i*total//n.
+
+    A video shorter than n frames (total < n) gives all its frames, 0..total-1, so no frame is
+    repeated ("fewer frames if the video is shorter", protocol.md section 2). Integer arithmetic
+    matters: in floating point, arange(0, 17, 17/7) has 8 elements, the last (17) out of range.
+    """
+    if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+        raise ValueError(f"frame count must be a positive integer, got {total!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"number of frames to sample must be a positive integer, got {n!r}")
+    if total <= n:
+        return list(range(total))
+    return [i * total // n for i in range(n)]
+
+
+def load_frames(
+    path: Path | str, n: int, min_frames: int = 1
+) -> tuple[list[Image.Image], list[int]]:
+    """Decode n uniformly sampled frames (PIL RGB) with decord, and return their indices too.
+
+    Fails with MediaError for a missing, empty, corrupt or truncated file, a video without
+    frames, or one with fewer than `min_frames` frames.
+    """
+    path = Path(path)
+    _check_file(path)
+    import decord  # lazily: only video tasks need it
+
+    try:
+        reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        total = len(reader)
+    except (RuntimeError, decord.DECORDError) as exc:
+        raise MediaError(path, f"unreadable video: {_first_line(exc)}") from exc
+    if total < 1:
+        raise MediaError(path, "video has no frames")
+    if total < min_frames:
+        raise MediaError(path, f"video has {total} frames, fewer than the {min_frames} required")
+    indices = frame_indices(total, n)
+    try:
+        batch = reader.get_batch(indices).asnumpy()
+    except (RuntimeError, decord.DECORDError) as exc:
+        raise MediaError(
+            path, f"cannot decode frames {indices} of {total} (truncated?): {_first_line(exc)}"
+        ) from exc
+    finally:
+        del reader
+    if batch.ndim != 4 or batch.shape[0] != len(indices) or batch.shape[-1] != 3:
+        raise MediaError(path, f"decoded {batch.shape} instead of {len(indices)} RGB frames")
+    return [Image.fromarray(frame) for frame in batch], indices
+
+
+def _first_line(exc: BaseException) -> str:
+    """decord errors carry long C++ stack traces: keep the first line only."""
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

@@ -1,0 +1,220 @@
+"""Video QA readers (MSVD-QA, MSRVTT-QA, iVQA), the answer vocabulary and its coverage, and
+the LLaVA reader, on hand-written records (formats.md sections 16-18, 21)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from pathlib import Path
+
+import pytest
+from data_fixtures import tasks_fixture, with_data, write_json, write_text  # noqa: F401 - fixtures
+
+from ibench.data import (
+    DataError,
+    answer_vocabulary,
+    check_task,
+    read_samples,
+    vocabulary_coverage,
+)
+from ibench.tasks import RankSpec, TaskSpec
+
+MSVD_TEST = [
+    {"answer": "man", "id": 30933, "question": "who is slicing a tomato?", "video_id": 1301},
+    {"answer": "tomato", "id": 30934, "question": "what is a man slicing?", "video_id": 1301},
+    {"answer": "chair", "id": 30935, "question": "what is the cat on?", "video_id": 1302},
+]
+TRAIN_ANSWERS = ["man", "woman", "man", "tomato", "dog", "cat", "dog"]
+# counts: dog 2, man 2, cat 1, tomato 1, woman 1 -> most frequent first, ties alphabetical
+VOCABULARY = ("dog", "man", "cat", "tomato", "woman")
+
+
+def _train(answers: list[str], msrvtt: bool = False) -> list[dict]:
+    out = []
+    for i, answer in enumerate(answers):
+        record = {"answer": answer, "id": i, "question": "what?", "video_id": 1 + i}
+        if msrvtt:
+            record["category_id"] = 3
+        out.append(record)
+    return out
+
+
+def _write_msvd(root: Path) -> None:
+    write_json(root, "msvd/test_qa.json", MSVD_TEST)
+    write_json(root, "msvd/train_qa.json", _train(TRAIN_ANSWERS))
+
+
+def test_msvd_qa(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    _write_msvd(tmp_path)
+    samples = list(read_samples(tasks["msvd_qa"], tmp_path))
+    assert [s.id for s in samples] == ["30933", "30934", "30935"]
+    assert samples[0].media == tmp_path / "msvd/videos/vid1301.avi"  # video_id N -> vid<N>.avi
+    assert samples[2].media == tmp_path / "msvd/videos/vid1302.avi"
+    assert samples[0].fields == {"question": "who is slicing a tomato?"}
+    assert samples[0].references == {"answer": "man"}
+    assert samples[0].candidates == VOCABULARY
+    assert all(s.candidates is samples[0].candidates for s in samples)  # one shared tuple
+
+
+def test_vocabulary_and_coverage(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    _write_msvd(tmp_path)
+    vocabulary = answer_vocabulary(tasks["msvd_qa"], tmp_path)
+    assert vocabulary.answers == VOCABULARY and vocabulary.distinct == 5
+    # test answers: man (in), tomato (in), chair (out) -> 2 / 3
+    assert vocabulary_coverage(tasks["msvd_qa"], tmp_path) == pytest.approx(2 / 3)
+
+
+def _with_top_k(task: TaskSpec, top_k: int | None) -> TaskSpec:
+    rank = dataclasses.replace(task.rank, vocabulary={"source": "train", "top_k": top_k})
+    assert isinstance(rank, RankSpec)
+    return dataclasses.replace(task, rank=rank)
+
+
+def test_msrvtt_qa_and_top_k(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    write_json(
+        tmp_path,
+        "msrvtt/test_qa.json",
+        [
+            {
+                "answer": "man",
+                "category_id": 2,
+                "id": 158581,
+                "question": "who is singing?",
+                "video_id": 7010,
+            }
+        ],
+    )
+    write_json(tmp_path, "msrvtt/train_qa.json", _train(TRAIN_ANSWERS, msrvtt=True))
+    [sample] = read_samples(tasks["msrvtt_qa"], tmp_path)  # top_k 1500: all 5
+    assert sample.id == "158581"
+    assert sample.media == tmp_path / "msrvtt/videos/video7010.mp4"
+    assert sample.candidates == VOCABULARY
+    [sample] = read_samples(_with_top_k(tasks["msrvtt_qa"], 2), tmp_path)
+    assert sample.candidates == ("dog", "man")
+    assert vocabulary_coverage(_with_top_k(tasks["msrvtt_qa"], 1), tmp_path) == 0.0
+
+
+def test_candidates_file_role_replaces_the_train_file(
+    tmp_path: Path, tasks: dict[str, TaskSpec]
+) -> None:
+    write_json(tmp_path, "msvd/test_qa.json", MSVD_TEST)
+    write_text(tmp_path, "msvd/answer_set.txt", "man\nchair\n\nman\ntable\n")
+    files = dict(tasks["msvd_qa"].data.files, candidates="msvd/answer_set.txt")
+    task = with_data(tasks["msvd_qa"], files=files)
+    [first, *_] = read_samples(task, tmp_path)  # no train file on disk: not needed
+    assert first.candidates == ("man", "chair", "table")
+    assert vocabulary_coverage(task, tmp_path) == pytest.approx(2 / 3)
+    check = check_task(task, tmp_path)
+    assert check.usable
+    train = next(f for f in check.files if f.role == "train")
+    assert not train.exists and not train.required
+
+
+def test_candidates_file_argument(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    _write_msvd(tmp_path)
+    answers = tmp_path / "elsewhere" / "train_ans2label.json"
+    write_json(tmp_path, "elsewhere/train_ans2label.json", {"tomato": 1, "man": 0, "cat": 2})
+    [first, *_] = read_samples(tasks["msvd_qa"], tmp_path, candidates_file=answers)
+    assert first.candidates == ("man", "tomato", "cat")  # ans2label: in label order
+
+
+def test_train_record_without_answer(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    write_json(tmp_path, "msvd/test_qa.json", MSVD_TEST)
+    path = write_json(tmp_path, "msvd/train_qa.json", [{"id": 0, "question": "q", "video_id": 1}])
+    with pytest.raises(DataError) as info:
+        list(read_samples(tasks["msvd_qa"], tmp_path))
+    assert str(info.value) == f"{path}: record #0: field 'answer': missing"
+
+
+IVQA_CSV = (
+    "video_id,start,end,question,answer1,answer2,answer3,answer4,answer5\n"
+    "aBcD3fGh1jk,12,27,what is the man cutting?,bread,bread,loaf,bread,cake\n"
+    'Zz9_yY8-xX7,0,15,"what color, roughly, is the bowl?",red,red,red,red,red\n'
+)
+
+
+def test_ivqa(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    write_text(tmp_path, "ivqa/test.csv", IVQA_CSV)
+    samples = list(read_samples(tasks["ivqa"], tmp_path))
+    assert [s.id for s in samples] == ["0", "1"]
+    assert samples[0].media == tmp_path / "ivqa/videos/aBcD3fGh1jk.mp4"
+    assert samples[0].fields == {"question": "what is the man cutting?"}
+    assert samples[0].references == {"answers": ["bread", "bread", "loaf", "bread", "cake"]}
+    assert samples[1].fields == {"question": "what color, roughly, is the bowl?"}
+    assert samples[1].candidates is None
+
+
+def test_ivqa_clip_name_pattern(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    write_text(tmp_path, "ivqa/test.csv", IVQA_CSV)
+    task = with_data(tasks["ivqa"], options={"video_name": "{video_id}_{start}_{end}.mp4"})
+    first = next(iter(read_samples(task, tmp_path)))
+    assert first.media == tmp_path / "ivqa/videos/aBcD3fGh1jk_12_27.mp4"
+
+
+def test_ivqa_missing_column(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    path = write_text(tmp_path, "ivqa/test.csv", "video_id,question,answer1\nabc,what?,x\n")
+    with pytest.raises(DataError) as info:
+        list(read_samples(tasks["ivqa"], tmp_path))
+    assert str(path) in str(info.value) and "field 'answer2'" in str(info.value)
+
+
+def test_ivqa_empty_answer(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    text = IVQA_CSV.replace(",cake\n", ",\n")
+    write_text(tmp_path, "ivqa/test.csv", text)
+    with pytest.raises(DataError, match="record row 0: field 'answer5': is empty"):
+        list(read_samples(tasks["ivqa"], tmp_path))
+
+
+LLAVA_RECORD = {
+    "id": "000000033471",
+    "image": "000000033471.jpg",
+    "conversations": [
+        {"from": "human", "value": "<image>\nWhat are the colors of the bus in the image?"},
+        {"from": "gpt", "value": "The bus in the image is white and red."},
+        {"from": "human", "value": "What feature can be seen on the back of the bus?"},
+        {"from": "gpt", "value": "The back of the bus features an advertisement."},
+    ],
+}
+
+
+def test_llava_first_exchange(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    image_last = {
+        "id": "000000052846",
+        "image": "000000052846.jpg",
+        "conversations": [
+            {"from": "human", "value": "Where is the cat sitting?\n<image>"},
+            {"from": "gpt", "value": "On a laptop."},
+        ],
+    }
+    write_json(tmp_path, "llava/conversation_58k.json", [LLAVA_RECORD, image_last])
+    samples = list(read_samples(tasks["llava_conv"], tmp_path))
+    assert [s.id for s in samples] == ["000000033471", "000000052846"]
+    assert samples[0].media == tmp_path / "coco/images/train2017/000000033471.jpg"
+    assert samples[0].fields == {"question": "What are the colors of the bus in the image?"}
+    assert samples[0].references == {"captions": ["The bus in the image is white and red."]}
+    assert samples[1].fields == {"question": "Where is the cat sitting?"}
+
+
+def test_llava_seeded_slice(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    records = [dict(LLAVA_RECORD, id=f"{i:012d}", image=f"{i:012d}.jpg") for i in range(10)]
+    write_json(tmp_path, "llava/detail_23k.json", records)
+    task = with_data(tasks["llava_detail"], options={"slice": 4, "seed": 0})
+    chosen = sorted(random.Random(0).sample(range(10), 4))  # the documented rule
+    assert [s.id for s in read_samples(task, tmp_path)] == [f"{i:012d}" for i in chosen]
+
+
+def test_llava_same_image_twice_gets_distinct_ids(
+    tmp_path: Path, tasks: dict[str, TaskSpec]
+) -> None:
+    write_json(tmp_path, "llava/complex_reasoning_77k.json", [LLAVA_RECORD, LLAVA_RECORD])
+    samples = list(read_samples(tasks["llava_reasoning"], tmp_path))
+    assert [s.id for s in samples] == ["000000033471", "000000033471#1"]
+
+
+def test_llava_gpt_first_is_refused(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    bad = json.loads(json.dumps(LLAVA_RECORD))
+    bad["conversations"].reverse()
+    write_json(tmp_path, "llava/conversation_58k.json", [bad])
+    with pytest.raises(DataError, match=r"field 'conversations\[0\].from'"):
+        list(read_samples(tasks["llava_conv"], tmp_path))
