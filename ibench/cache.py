@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 SAMPLE_PACK_VERSION = "1"
+
+
+def pack_fingerprint() -> str:
+    """A short hash of the code and task files that shape the sample pack, so a pack written
+    by another version of ibench is never reused."""
+    from ibench.resources import resource_dir
+
+    package = Path(__file__).resolve().parent
+    files = sorted((package / "data").glob("*.py")) + sorted(resource_dir("tasks").glob("*.yaml"))
+    digest = hashlib.sha256(SAMPLE_PACK_VERSION.encode())
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def cache_dir() -> Path:
@@ -19,7 +33,7 @@ def default_sample_pack(per_task: int = 8) -> Path:
     """The synthetic sample pack in the cache, written on first use (atomically)."""
     from ibench.data.samplepack import write_sample_pack
 
-    target = cache_dir() / f"sample-pack-v{SAMPLE_PACK_VERSION}-n{per_task}"
+    target = cache_dir() / f"sample-pack-{pack_fingerprint()}-n{per_task}"
     if (target / ".complete").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

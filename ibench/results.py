@@ -135,3 +135,26 @@ def open_run(path: Path) -> tuple[RunDir, dict[str, Any]]:
     if not run.manifest.exists():
         raise RunError(f"{path}: not an ibench run (no manifest.json)")
     return run, read_json(run.manifest)
+
+
+def merge_parts(run: RunDir, task: str, order: list[str]) -> None:
+    """Fold the per-process parts of a task into predictions/TASK.jsonl (process 0, at the end).
+
+    Lines are deduplicated by (sample, template), last wins, and sorted by sample order then
+    template, so the file is the same whatever the number of processes. Written atomically
+    before the parts are removed; a crash in between leaves duplicates that reading dedups.
+    """
+    paths = run.prediction_files(task)
+    if not any(".part-" in p.name for p in paths):
+        return
+    records = load_predictions(run, task)
+    position = {sid: i for i, sid in enumerate(order)}
+    keys = sorted(records, key=lambda k: (position.get(k[0], len(position)), k[0], k[1]))
+    target = run.predictions(task)
+    tmp = target.with_suffix(".merge.tmp")
+    tmp.unlink(missing_ok=True)
+    append_lines(tmp, (records[k] for k in keys))
+    os.replace(tmp, target)
+    for path in paths:
+        if ".part-" in path.name:
+            path.unlink()

@@ -32,7 +32,10 @@ from ibench.results import (
     RunDir,
     RunError,
     append_lines,
+    load_references,
+    merge_parts,
     read_json,
+    read_lines,
     repair_torn_tail,
     write_json,
 )
@@ -347,8 +350,6 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
 
 def done_keys(run: RunDir, task: str) -> set[tuple[str, str]]:
     """(sample id, template id) of every request already in the task's prediction files."""
-    from ibench.results import read_lines
-
     return {
         (str(r["sample_id"]), str(r["template_id"]))
         for path in run.prediction_files(task)
@@ -409,9 +410,12 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
         raise
     finally:
         _restore_signal(previous)
-    options.group.barrier()  # all parts written before process 0 scores
+    options.group.barrier()  # all parts written before process 0 merges and scores
     if options.group.rank != 0:
         return run, {}, outcomes
+    for outcome in outcomes:
+        if outcome.status == "ran":
+            merge_parts(run, outcome.task, list(load_references(run, outcome.task)))
     headlines = {
         o.task: (t.metric, zero_shot_template(t, families).id)
         for o, t in zip(outcomes, options.tasks, strict=True)

@@ -21,7 +21,8 @@ def make_run(root: Path, name: str, correct: list[int], labels: list[int],
         {"sample_id": f"s{i}", "references": {"label": label}} for i, label in enumerate(labels)))
     append_lines(run.predictions("vsr"), (
         {"task": "vsr", "sample_id": f"s{i}", "template_id": template, "status": "ok",
-         "choice": label if ok else 1 - label, "score": 1.0 if (label if ok else 1 - label) else -1.0}
+         "choice": label if ok else 1 - label,
+         "score": 1.0 if (label if ok else 1 - label) else -1.0}
         for i, (label, ok) in enumerate(zip(labels, correct, strict=True))))
     score_run(run, {"vsr": ("accuracy", template)}, n_resamples=200)
     return run.path

@@ -1,0 +1,46 @@
+"""torchrun with 2 gloo processes on CPU: same metrics as 1 process, and resume across a
+different number of processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TASKS = "gqa,vsr,msrvtt_qa,visdial"
+
+
+def _eval(pack: Path, out: Path, name: str, procs: int, cache: Path) -> subprocess.CompletedProcess:
+    args = ["-m", "ibench", "eval", "--model", "tiny-vicuna", "--tasks", TASKS, "--data-root",
+            str(pack), "--output", str(out), "--run-name", name, "--batch-size", "3"]
+    if procs > 1:
+        args = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(procs),
+                *args]
+    env = {**os.environ, "IBENCH_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_two_processes_equal_one_and_resume_across_counts(sample_pack, ibench_cache, tmp_path):
+    one = _eval(sample_pack, tmp_path, "one", 1, ibench_cache)
+    assert one.returncode == 0, one.stderr
+    two = _eval(sample_pack, tmp_path, "two", 2, ibench_cache)
+    assert two.returncode == 0, two.stderr
+    metrics_one = (tmp_path / "one" / "metrics.json").read_bytes()
+    assert (tmp_path / "two" / "metrics.json").read_bytes() == metrics_one
+    manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
+    assert manifest["sessions"][-1]["world_size"] == 2
+    predictions = sorted(p.name for p in (tmp_path / "two" / "predictions").iterdir())
+    assert predictions == sorted(f"{t}.jsonl" for t in TASKS.split(","))  # parts merged
+
+    # A 1-process run interrupted half way through, finished by 2 processes.
+    gqa = tmp_path / "one" / "predictions" / "gqa.jsonl"
+    lines = gqa.read_text().splitlines(keepends=True)
+    gqa.write_text("".join(lines[: len(lines) // 2]))
+    (tmp_path / "one" / "metrics.json").unlink()
+    again = _eval(sample_pack, tmp_path, "one", 2, ibench_cache)
+    assert again.returncode == 0, again.stderr
+    assert f"gqa: {len(lines) // 2} requests already done" in again.stderr
+    assert (tmp_path / "one" / "metrics.json").read_bytes() == metrics_one
