@@ -504,8 +504,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning the library's input errors into messages and exit codes."""
     try:
         cli.main(args=argv, prog_name="ibench", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted: finished batches are saved; run the same command to resume",
+                   err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -513,10 +514,6 @@ def main(argv: list[str] | None = None) -> None:
     except UnknownNameError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_BAD_NAME)
-    except KeyboardInterrupt:
-        click.echo("interrupted: finished batches are saved; run the same command to resume",
-                   err=True)
-        sys.exit(130)
     except Exception as exc:
         if not _is_input_error(exc):
             raise

@@ -4,8 +4,9 @@ recorded per request, one model error isolated to its culprit, lines appended pe
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,10 +85,11 @@ def load_request_media(request: Request, frames: int | None) -> Loaded:
         return Loaded(request, error=exc)
 
 
-def batched(items: Sequence[Request], size: int) -> Iterator[Sequence[Request]]:
-    """Consecutive slices of at most `size` items."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def batched(items: Iterable[Request], size: int) -> Iterator[list[Request]]:
+    """Consecutive batches of at most `size` items, read lazily."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def prefetched(
@@ -124,7 +126,7 @@ class TaskRunner:
     def __post_init__(self) -> None:
         self.current = self.batch_size or AUTO_BATCH[(self.task.mode, self.task.media)]
 
-    def run(self, requests: Sequence[Request]) -> dict[str, int]:
+    def run(self, requests: Iterable[Request]) -> dict[str, int]:
         """Run all requests; return counts per status."""
         counts: dict[str, int] = {}
         for loaded in prefetched(batched(requests, self.current), self.frames, self.workers):

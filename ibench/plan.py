@@ -6,7 +6,8 @@ Pure functions over records: no model, no media, no files.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,15 +35,16 @@ def subset_key(seed: int, task_id: str, sample_id: str) -> str:
     return hashlib.sha256(f"{seed}\0{task_id}\0{sample_id}".encode()).hexdigest()
 
 
-def seeded_subset(samples: Iterable[Sample], task_id: str, limit: int | None,
-                  seed: int) -> list[Sample]:
-    """All samples (reader order) or the `limit` samples with the smallest subset keys."""
-    samples = list(samples)
-    if limit is None or limit >= len(samples):
-        return samples
-    keep = sorted(samples, key=lambda s: subset_key(seed, task_id, s.id))[:limit]
-    chosen = {s.id for s in keep}
-    return [s for s in samples if s.id in chosen]
+def chosen_ids(samples: Iterable[Sample], task_id: str, limit: int | None,
+               seed: int) -> set[str] | None:
+    """Ids of the `limit` samples with the smallest subset keys (None: keep every sample).
+
+    Holds at most `limit` keys at a time, whatever the size of the dataset.
+    """
+    if limit is None:
+        return None
+    best = heapq.nsmallest(limit, ((subset_key(seed, task_id, s.id), s.id) for s in samples))
+    return {sample_id for _, sample_id in best}
 
 
 def candidates_for(task: TaskSpec, sample: Sample) -> tuple[str, ...] | None:
@@ -54,41 +56,35 @@ def candidates_for(task: TaskSpec, sample: Sample) -> tuple[str, ...] | None:
     return sample.candidates
 
 
-def plan_requests(
+PLAN_FAILURES = ("no_candidates", "render_error")
+
+
+def plan_items(
     task: TaskSpec, samples: Iterable[Sample], templates: list[Template]
-) -> tuple[list[Request], list[PlanFailure]]:
-    """One request per (sample, template); a sample that cannot be rendered becomes a failure."""
-    requests: list[Request] = []
-    failures: list[PlanFailure] = []
+) -> Iterator[Request | PlanFailure]:
+    """One request per (sample, template), lazily; a pair that cannot be rendered (or a rank
+    sample without candidates) is a PlanFailure instead."""
     for sample in samples:
         candidates = candidates_for(task, sample)
         for template in templates:
             if task.mode == "rank" and not candidates:
-                failures.append(PlanFailure(sample.id, template.id, "no_candidates",
-                                            "the sample has no candidates to rank"))
+                yield PlanFailure(sample.id, template.id, "no_candidates",
+                                  "the sample has no candidates to rank")
                 continue
             try:
                 prompt = render(template, sample.fields)
             except TemplateError as exc:
-                failures.append(PlanFailure(sample.id, template.id, "render_error", str(exc)))
+                yield PlanFailure(sample.id, template.id, "render_error", str(exc))
                 continue
-            requests.append(
-                Request(
-                    task=task.id,
-                    sample_id=sample.id,
-                    template_id=template.id,
-                    prompt=prompt,
-                    mode=task.mode,  # type: ignore[arg-type]
-                    media=sample.media,
-                    candidates=candidates,
-                )
+            yield Request(
+                task=task.id,
+                sample_id=sample.id,
+                template_id=template.id,
+                prompt=prompt,
+                mode=task.mode,  # type: ignore[arg-type]
+                media=sample.media,
+                candidates=candidates,
             )
-    return requests, failures
-
-
-def shard(requests: list[Request], rank: int, world: int) -> list[Request]:
-    """The requests process `rank` of `world` runs: every world-th, deterministic."""
-    return requests[rank::world]
 
 
 def failure_record(task: str, failure: PlanFailure) -> dict[str, Any]:

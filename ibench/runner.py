@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import platform
 import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -25,9 +27,9 @@ from ibench import __version__
 from ibench.data import DataError, missing_files, read_samples
 from ibench.dist import ProcessGroup
 from ibench.execute import Model, StrictStop, TaskRunner
-from ibench.plan import failure_record, plan_requests, seeded_subset, shard
+from ibench.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_record, plan_items
 from ibench.prompts import select_templates, task_family
-from ibench.records import Sample
+from ibench.records import Request, Sample
 from ibench.results import (
     RunDir,
     RunError,
@@ -40,7 +42,7 @@ from ibench.results import (
     write_json,
 )
 from ibench.tasks import TaskSpec
-from ibench.templates import Family
+from ibench.templates import Family, Template
 
 # Settings that change the numbers: a run may only be continued when they are all equal.
 RESUME_KEYS = (
@@ -263,47 +265,86 @@ def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptio
     return manifest
 
 
-def stored_references(task: TaskSpec, sample: Sample) -> dict[str, Any]:
+def stored_references(task: TaskSpec, sample: Sample, vocabulary: set[str] | None
+                      ) -> dict[str, Any]:
     """A sample's references as stored with the run; vocabulary tasks also say whether the
     answer is among the candidates (the coverage reported next to the accuracy)."""
-    if task.rank is not None and task.rank.candidates == "vocabulary":
-        inside = sample.references.get("answer") in (sample.candidates or ())
-        return {**sample.references, "in_candidates": inside}
+    if vocabulary is not None:
+        return {**sample.references, "in_candidates": sample.references.get("answer") in
+                vocabulary}
     return sample.references
 
 
-def prepare_task(task: TaskSpec, options: EvalOptions, families: dict[str, Family],
-                 run: RunDir) -> tuple[list, list, str]:
-    """Read, subset and plan one task; write its references. Returns (requests, failures, msg)."""
+@dataclass
+class TaskScan:
+    """What the checking pass over a task's data found (before the model runs)."""
+
+    chosen: set[str] | None
+    samples: int = 0
+    requests: int = 0
+    failures: int = 0
+
+
+def task_samples(task: TaskSpec, options: EvalOptions, chosen: set[str] | None
+                 ) -> Iterator[Sample]:
+    """The task's samples in reader order, restricted to the seeded subset when there is one."""
+    for sample in read_samples(task, options.data_root):
+        if chosen is None or sample.id in chosen:
+            yield sample
+
+
+def scan_task(task: TaskSpec, options: EvalOptions, templates: list[Template], run: RunDir
+              ) -> tuple[TaskScan | None, str]:
+    """Read the whole task once, streaming: find data problems before any model work, count
+    the requests, and (process 0) write the references. Returns (scan, problem)."""
     missing = missing_files(task, options.data_root)
     if missing:
-        return [], [], (
+        return None, (
             f"{task.id}: data missing: {'; '.join(missing)}. Published at "
             f"{task.data.published_at}. See `ibench data check --data-root {options.data_root}`."
         )
+    refs = run.references(task.id)
+    tmp = refs.with_suffix(".tmp")
+    writing = options.group.rank == 0
     try:
-        samples = seeded_subset(read_samples(task, options.data_root), task.id, options.limit,
-                                options.seed)
+        chosen = chosen_ids(read_samples(task, options.data_root), task.id, options.limit,
+                            options.seed)
+        scan = TaskScan(chosen)
+        vocabulary: set[str] | None = None
+        if writing:
+            refs.parent.mkdir(parents=True, exist_ok=True)
+            tmp.unlink(missing_ok=True)
+        with open(tmp, "a", encoding="utf-8") if writing else nullcontext() as handle:
+            for sample in task_samples(task, options, chosen):
+                scan.samples += 1
+                if task.rank is not None and task.rank.candidates == "vocabulary":
+                    if vocabulary is None:  # one shared tuple per task
+                        vocabulary = set(sample.candidates or ())
+                if handle is not None:
+                    line = {"sample_id": sample.id,
+                            "references": stored_references(task, sample, vocabulary)}
+                    handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+                for item in plan_items(task, [sample], templates):
+                    if isinstance(item, PlanFailure):
+                        if options.strict:
+                            raise StrictStop(f"{task.id} sample {item.sample_id}: {item.reason}")
+                        scan.failures += 1
+                    else:
+                        scan.requests += 1
     except DataError as exc:
-        return [], [], f"{task.id}: unusable data: {exc}"
-    if options.group.rank == 0:
-        refs = run.references(task.id)
-        refs.parent.mkdir(parents=True, exist_ok=True)
-        tmp = refs.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
-        append_lines(tmp, ({"sample_id": s.id, "references": stored_references(task, s)}
-                           for s in samples))
+        return None, f"{task.id}: unusable data: {exc}"
+    if writing:
         os.replace(tmp, refs)
-    templates = select_templates(task, families, options.templates)
-    requests, failures = plan_requests(task, samples, templates)
-    return requests, failures, ""
+    return scan, ""
 
 
 def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[str, Family],
              run: RunDir, hooks: EvalHooks) -> TaskOutcome:
-    """Run the requests of one task that are not done yet; append their lines."""
-    requests, failures, problem = prepare_task(task, options, families, run)
-    if problem:
+    """Run the requests of one task that are not done yet, streaming; append their lines."""
+    templates = select_templates(task, families, options.templates)
+    scan, problem = scan_task(task, options, templates, run)
+    if scan is None:
         if options.strict:
             raise StrictStop(problem)
         hooks.message(f"skipping {problem}")
@@ -317,17 +358,24 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
     group.barrier()  # every process sees the same finished requests
     done = done_keys(run, task.id)
     group.barrier()
-    if failures:
-        if options.strict:
-            first = failures[0]
-            raise StrictStop(f"{task.id} sample {first.sample_id}: {first.reason}")
-        new = [f for f in failures if (f.sample_id, f.template_id) not in done]
-        if group.rank == 0:
-            append_lines(out_path, (failure_record(task.id, f) for f in new))
-    todo = [r for r in requests if (r.sample_id, r.template_id) not in done]
-    mine = shard(todo, group.rank, group.world)
-    total = len(requests) + len(failures)
-    progress = hooks.task_started(task.id, len(mine), total - len(todo))
+    done_requests = sum(1 for status in done.values() if status not in PLAN_FAILURES)
+    todo = scan.requests - done_requests
+    mine = len(range(group.rank, max(todo, 0), group.world))
+    progress = hooks.task_started(task.id, mine, len(done))
+
+    def my_requests() -> Iterator[Request]:
+        index = 0
+        for item in plan_items(task, task_samples(task, options, scan.chosen), templates):
+            if (item.sample_id, item.template_id) in done:
+                continue
+            if isinstance(item, PlanFailure):
+                if group.rank == 0:
+                    append_lines(out_path, [failure_record(task.id, item)])
+                continue
+            if index % group.world == group.rank:
+                yield item
+            index += 1
+
     runner = TaskRunner(
         should_stop=hooks.stop_requested,
         task=task,
@@ -341,17 +389,17 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
         on_progress=progress,
     )
     try:
-        counts = runner.run(mine)
+        counts = runner.run(my_requests())
     finally:
         hooks.task_finished(task.id)
-    return TaskOutcome(task.id, "ran", requests=len(mine), already_done=total - len(todo),
+    return TaskOutcome(task.id, "ran", requests=mine, already_done=len(done),
                        counts=counts, batch_size=runner.current, oom_events=runner.oom_events)
 
 
-def done_keys(run: RunDir, task: str) -> set[tuple[str, str]]:
-    """(sample id, template id) of every request already in the task's prediction files."""
+def done_keys(run: RunDir, task: str) -> dict[tuple[str, str], str]:
+    """(sample id, template id) -> status of every line already in the task's predictions."""
     return {
-        (str(r["sample_id"]), str(r["template_id"]))
+        (str(r["sample_id"]), str(r["template_id"])): str(r["status"])
         for path in run.prediction_files(task)
         for r in read_lines(path)
     }

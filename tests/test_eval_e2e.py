@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import run_cli, run_json
+
 from ibench.tasks import HELD_OUT_ORDER, load_tasks
 
 HELD_IN = sorted(t for t, s in load_tasks().items() if s.split == "held-in")
@@ -60,23 +60,53 @@ def _eval_cmd(pack: Path, out: Path, name: str, batch: str) -> list[str]:
             "--output", str(out), "--run-name", name, "--batch-size", batch]
 
 
-def test_kill_and_resume_equals_uninterrupted(sample_pack, ibench_cache, tmp_path):
+@pytest.fixture(scope="module")
+def whole_run(sample_pack, ibench_cache, tmp_path_factory) -> Path:
+    """An uninterrupted run (batch size 8) to compare interrupted ones against."""
+    out = tmp_path_factory.mktemp("whole")
     env = {**os.environ, "IBENCH_CACHE": str(ibench_cache)}
-    whole = subprocess.run(_eval_cmd(sample_pack, tmp_path, "whole", "8"), env=env,
+    whole = subprocess.run(_eval_cmd(sample_pack, out, "whole", "8"), env=env,
                            capture_output=True, text=True, timeout=600)
     assert whole.returncode == 0, whole.stderr
-    crashed = tmp_path / "crashed"
-    proc = subprocess.Popen(_eval_cmd(sample_pack, tmp_path, "crashed", "1"), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    gqa = crashed / "predictions" / "gqa.jsonl"
+    return out / "whole"
+
+
+def _start_and_wait(cmd: list[str], env: dict, watch: Path) -> subprocess.Popen:
+    """Start a run and return once `watch` has 3 prediction lines (the run still going)."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
-        if gqa.exists() and gqa.read_text().count("\n") >= 3:
+        if watch.exists() and watch.read_text().count("\n") >= 3:
             break
         time.sleep(0.005)
-    assert proc.poll() is None, "the run ended before it could be killed"
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    return proc
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(sample_pack, ibench_cache, whole_run, tmp_path):
+    env = {**os.environ, "IBENCH_CACHE": str(ibench_cache)}
+    cmd = _eval_cmd(sample_pack, tmp_path, "stopped", "1")
+    proc = _start_and_wait(cmd, env, tmp_path / "stopped" / "predictions" / "gqa.jsonl")
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "stopping after the batch in flight" in err and "run the same command" in err
+    manifest = json.loads((tmp_path / "stopped" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "stopped" / "metrics.json").read_bytes() == (
+        whole_run / "metrics.json").read_bytes()
+
+
+def test_kill_and_resume_equals_uninterrupted(sample_pack, ibench_cache, whole_run, tmp_path):
+    env = {**os.environ, "IBENCH_CACHE": str(ibench_cache)}
+    crashed = tmp_path / "crashed"
+    gqa = crashed / "predictions" / "gqa.jsonl"
+    proc = _start_and_wait(_eval_cmd(sample_pack, tmp_path, "crashed", "1"), env, gqa)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
     assert json.loads((crashed / "manifest.json").read_text())["status"] == "running"
     done = gqa.read_text().count("\n")
     assert 3 <= done < 12  # 4 samples x 3 templates
@@ -86,8 +116,7 @@ def test_kill_and_resume_equals_uninterrupted(sample_pack, ibench_cache, tmp_pat
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     assert f"gqa: {done} requests already done" in resumed.stderr
-    assert (crashed / "metrics.json").read_bytes() == (tmp_path / "whole" / "metrics.json"
-                                                       ).read_bytes()
+    assert (crashed / "metrics.json").read_bytes() == (whole_run / "metrics.json").read_bytes()
     lines = [json.loads(x) for x in gqa.read_text().splitlines()]
     assert len(lines) == 12 and len({(r["sample_id"], r["template_id"]) for r in lines}) == 12
 

@@ -1,12 +1,13 @@
 """Requests from samples, prediction lines from model outputs, torn-line recovery."""
 
+import hashlib
 import math
 from pathlib import Path
 
 import pytest
 
 from ibench.outcomes import logsumexp, rank_record
-from ibench.plan import plan_requests, seeded_subset, shard
+from ibench.plan import PlanFailure, chosen_ids, plan_items
 from ibench.records import Request, Sample
 from ibench.results import append_lines, read_lines, repair_torn_tail
 from ibench.tasks import load_tasks
@@ -20,29 +21,27 @@ def _samples(n: int) -> list[Sample]:
 
 def test_seeded_subset_same_whatever_the_order():
     samples = _samples(50)
-    first = seeded_subset(samples, "gqa", 10, seed=3)
-    again = seeded_subset(list(reversed(samples)), "gqa", 10, seed=3)
-    assert {s.id for s in first} == {s.id for s in again} and len(first) == 10
-    assert {s.id for s in seeded_subset(samples, "gqa", 10, seed=4)} != {s.id for s in first}
-    assert seeded_subset(samples, "gqa", None, seed=0) == samples
+    first = chosen_ids(samples, "gqa", 10, seed=3)
+    assert first == chosen_ids(list(reversed(samples)), "gqa", 10, seed=3) and len(first) == 10
+    assert chosen_ids(samples, "gqa", 10, seed=4) != first
+    assert chosen_ids(samples, "gqa", None, seed=0) is None
+    # the 10 smallest sha256 keys, computed here directly from the definition
+    keys = sorted((hashlib.sha256(f"3\0gqa\0{s.id}".encode()).hexdigest(), s.id) for s in samples)
+    assert first == {sid for _, sid in keys[:10]}
 
 
 def test_plan_renders_and_records_bad_samples():
     task = load_tasks()["gqa"]
     templates = list(load_families()["vqa"].templates[:2])
     bad = Sample(id="bad", media=Path("/x.jpg"), fields={}, references={"answer": "a"})
-    requests, failures = plan_requests(task, [*_samples(2), bad], templates)
+    items = list(plan_items(task, [*_samples(2), bad], templates))
+    requests = [i for i in items if isinstance(i, Request)]
+    failures = [i for i in items if isinstance(i, PlanFailure)]
     assert [(r.sample_id, r.template_id) for r in requests] == [
         ("q0", "vqa-01"), ("q0", "vqa-02"), ("q1", "vqa-01"), ("q1", "vqa-02")]
     assert requests[1].prompt == "Question: Q0?"
     assert [(f.sample_id, f.status) for f in failures] == [("bad", "render_error")] * 2
     assert "needs field 'question'" in failures[0].reason
-
-
-def test_shards_partition_requests():
-    items = list(range(11))
-    parts = [shard(items, r, 3) for r in range(3)]
-    assert sorted(sum(parts, [])) == items
 
 
 def test_verbalizer_record_hand_computed():
