@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,18 +87,18 @@ def append_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
 
 
 def read_lines(path: Path) -> Iterator[dict[str, Any]]:
-    """Read JSON lines; a torn last line (crash mid-write) is ignored, any other bad line fails."""
+    """Read JSON lines lazily; a torn last line (a crash mid-write: no newline at its end) is
+    ignored, any other bad line fails."""
     if not path.exists():
         return
     with path.open("r", encoding="utf-8") as handle:
-        lines = handle.readlines()
-    for number, line in enumerate(lines, 1):
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == len(lines) and not line.endswith("\n"):
-                return  # torn write of the batch in flight: it will be redone
-            raise RunError(f"{path}: line {number} is not valid JSON: {exc}") from exc
+        for number, line in enumerate(handle, 1):
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                if not line.endswith("\n"):  # only the last line can lack its newline
+                    return  # torn write of the batch in flight: it will be redone
+                raise RunError(f"{path}: line {number} is not valid JSON: {exc}") from exc
 
 
 def repair_torn_tail(path: Path) -> None:
@@ -112,21 +112,31 @@ def repair_torn_tail(path: Path) -> None:
         handle.truncate(data.rfind(b"\n") + 1)
 
 
-def load_predictions(run: RunDir, task: str) -> dict[tuple[str, str], dict[str, Any]]:
+def load_predictions(run: RunDir, task: str, keys: tuple[str, ...] | None = None
+                     ) -> dict[tuple[str, str], dict[str, Any]]:
     """All prediction lines of a task across process parts, keyed by (sample id, template id).
 
-    When a key occurs twice (a batch redone after a crash), the last line wins.
+    When a key occurs twice (a batch redone after a crash), the last line wins. With `keys`,
+    only those fields of each line are kept (scoring needs a few; prompts are large).
     """
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for path in run.prediction_files(task):
         for record in read_lines(path):
-            out[(str(record["sample_id"]), str(record["template_id"]))] = record
+            key = (str(record["sample_id"]), str(record["template_id"]))
+            out[key] = record if keys is None else {k: record[k] for k in keys if k in record}
     return out
 
 
-def load_references(run: RunDir, task: str) -> dict[str, dict[str, Any]]:
-    """Per-sample references stored with the run, keyed by sample id, in stored order."""
-    return {str(r["sample_id"]): r["references"] for r in read_lines(run.references(task))}
+def load_references(run: RunDir, task: str, keys: tuple[str, ...] | None = None
+                    ) -> dict[str, dict[str, Any]]:
+    """Per-sample references stored with the run, keyed by sample id, in stored order (with
+    `keys`, only those fields)."""
+    out = {}
+    for line in read_lines(run.references(task)):
+        refs = line["references"]
+        out[str(line["sample_id"])] = refs if keys is None else {
+            k: refs[k] for k in keys if k in refs}
+    return out
 
 
 def open_run(path: Path) -> tuple[RunDir, dict[str, Any]]:
@@ -137,7 +147,7 @@ def open_run(path: Path) -> tuple[RunDir, dict[str, Any]]:
     return run, read_json(run.manifest)
 
 
-def merge_parts(run: RunDir, task: str, order: list[str]) -> None:
+def merge_parts(run: RunDir, task: str, order: Callable[[], list[str]]) -> None:
     """Fold the per-process parts of a task into predictions/TASK.jsonl (process 0, at the end).
 
     Lines are deduplicated by (sample, template), last wins, and sorted by sample order then
@@ -148,7 +158,7 @@ def merge_parts(run: RunDir, task: str, order: list[str]) -> None:
     if not any(".part-" in p.name for p in paths):
         return
     records = load_predictions(run, task)
-    position = {sid: i for i, sid in enumerate(order)}
+    position = {sid: i for i, sid in enumerate(order())}
     keys = sorted(records, key=lambda k: (position.get(k[0], len(position)), k[0], k[1]))
     target = run.predictions(task)
     tmp = target.with_suffix(".merge.tmp")

@@ -463,7 +463,8 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
         return run, {}, outcomes
     for outcome in outcomes:
         if outcome.status == "ran":
-            merge_parts(run, outcome.task, list(load_references(run, outcome.task)))
+            merge_parts(run, outcome.task, lambda task=outcome.task: list(
+                load_references(run, task)))
     headlines = {
         o.task: (t.metric, zero_shot_template(t, families).id)
         for o, t in zip(outcomes, options.tasks, strict=True)

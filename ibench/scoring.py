@@ -10,13 +10,21 @@ from ibench.metrics import METRICS, MetricResult, bootstrap_ci, score
 from ibench.results import RunDir, load_predictions, load_references, write_json
 
 N_RESAMPLES = 1000
+# The fields of a prediction line each metric reads (ibench.metrics.registry's conventions).
+SCORED_FIELDS = {
+    "accuracy": ("prediction", "choice", "status"),
+    "mrr": ("scores", "status"),
+    "roc_auc": ("score", "status"),
+}
+TEXT_FIELDS = ("prediction", "status")
+# The reference fields that metrics read (ibench.metrics.registry's conventions).
+REFERENCE_FIELDS = ("captions", "answers", "answer", "answer_index", "label")
 
 
 def template_results(run: RunDir, task_id: str, metric: str) -> dict[str, MetricResult]:
     """One MetricResult per template the run has predictions for (in template id order)."""
-    references = load_references(run, task_id)
-    samples = list(references.items())
-    predictions = load_predictions(run, task_id)
+    samples = list(load_references(run, task_id, REFERENCE_FIELDS).items())
+    predictions = load_predictions(run, task_id, SCORED_FIELDS.get(metric, TEXT_FIELDS))
     template_ids = sorted({template for _, template in predictions})
     out = {}
     for template in template_ids:
@@ -27,7 +35,7 @@ def template_results(run: RunDir, task_id: str, metric: str) -> dict[str, Metric
 
 def failure_counts(run: RunDir, task_id: str, template: str) -> dict[str, int]:
     """How many requests of a template failed, by failure kind."""
-    predictions = load_predictions(run, task_id)
+    predictions = load_predictions(run, task_id, ("status",))
     kinds = Counter(r["status"] for (_, t), r in predictions.items() if t == template)
     kinds.pop("ok", None)
     return dict(sorted(kinds.items()))
@@ -37,7 +45,7 @@ def coverage(run: RunDir, task_id: str) -> float | None:
     """Share of the evaluated samples whose answer is among the candidates (vocabulary tasks)."""
     flags = [
         refs["in_candidates"]
-        for refs in load_references(run, task_id).values()
+        for refs in load_references(run, task_id, ("in_candidates",)).values()
         if "in_candidates" in refs
     ]
     return sum(flags) / len(flags) if flags else None

@@ -1,0 +1,259 @@
+"""GPU throughput of ibench's generate and rank at the real InstructBLIP shapes, no hub needed.
+
+Builds random-weight models with the real shapes (EVA ViT-g/14 at 224px, BERT-base Q-Former
+with 32 queries, and Vicuna-7B or FlanT5-XL) in bf16 directly on the GPU (no weight init, then
+a cheap normal fill), with locally built tokenizers, and runs them through the product's own
+`InstructBlipFamilyModel`. Prints samples/second and peak GPU memory for
+- generate, short answer: 5 beams, 1-10 new tokens;
+- generate, caption: 5 beams, 10-80 new tokens, repetition penalty 1.5;
+- rank: 100 candidates of 3-12 tokens after a ~60-token prompt (Visual-Dialog-like);
+at increasing batch sizes, each section time-boxed, the whole run within --budget seconds
+(default 420). Random weights rarely emit EOS, so generation runs to max_new_tokens.
+
+    python bench/gpu.py                 # on an H100/H200 (exits with a message without CUDA)
+    python bench/gpu.py --smoke         # tiny shapes on CPU: checks the script end to end
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from ibench.records import GenerationSettings, ModelInput  # noqa: E402
+
+PROMPT = ("Dialog history: a man riding a horse on a beach next to the ocean. Q: is it sunny? "
+          "A: yes Q: how many people are there? A: one Q: what color is the horse? A: brown "
+          "Question: is the man wearing a hat? Short answer:")
+SHORT = {"vicuna": GenerationSettings(5, 10, 1, 0.0, 1.0),
+         "t5": GenerationSettings(5, 10, 1, -1.0, 1.0)}
+CAPTION = GenerationSettings(num_beams=5, max_new_tokens=80, min_new_tokens=10,
+                             length_penalty=1.0, repetition_penalty=1.5)
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Model sizes: real InstructBLIP, or tiny for --smoke."""
+
+    vision: dict
+    qformer: dict
+    vicuna: dict
+    t5: dict
+    num_query_tokens: int
+
+
+REAL = Shapes(
+    vision=dict(hidden_size=1408, intermediate_size=6144, num_hidden_layers=39,
+                num_attention_heads=16, image_size=224, patch_size=14, qkv_bias=True),
+    qformer=dict(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                 intermediate_size=3072, cross_attention_frequency=2),
+    vicuna=dict(vocab_size=32001, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=2048,
+                rms_norm_eps=1e-6, bos_token_id=1, eos_token_id=2, pad_token_id=0),
+    t5=dict(vocab_size=32128, d_model=2048, d_kv=64, d_ff=5120, num_layers=24,
+            num_decoder_layers=24, num_heads=32, feed_forward_proj="gated-gelu",
+            tie_word_embeddings=False, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
+    num_query_tokens=32,
+)
+SMOKE = Shapes(
+    vision=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                image_size=28, patch_size=14, qkv_bias=True),
+    qformer=dict(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                 intermediate_size=64, cross_attention_frequency=2),
+    vicuna=dict(vocab_size=1001, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
+                bos_token_id=1, eos_token_id=2, pad_token_id=0),
+    t5=dict(vocab_size=1001, d_model=64, d_kv=16, d_ff=128, num_layers=2, num_decoder_layers=2,
+            num_heads=4, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+            pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
+    num_query_tokens=8,
+)
+
+
+def build_config(kind: str, shapes: Shapes):
+    """An InstructBlipConfig with the given shapes and a Vicuna (LLaMA) or FlanT5 LM."""
+    from transformers import (
+        InstructBlipConfig,
+        InstructBlipQFormerConfig,
+        InstructBlipVisionConfig,
+        LlamaConfig,
+        T5Config,
+    )
+
+    text = LlamaConfig(**shapes.vicuna) if kind == "vicuna" else T5Config(**shapes.t5)
+    return InstructBlipConfig(
+        vision_config=InstructBlipVisionConfig(**shapes.vision).to_dict(),
+        qformer_config=InstructBlipQFormerConfig(**shapes.qformer).to_dict(),
+        text_config=text.to_dict(), num_query_tokens=shapes.num_query_tokens,
+        image_token_index=shapes.vicuna["vocab_size"] - 1 if kind == "vicuna" else 32100,
+    )
+
+
+@torch.no_grad()
+def build_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype):
+    """The model allocated on the device without init, filled with N(0, 0.02) (norms at 1)."""
+    from transformers import InstructBlipForConditionalGeneration
+    from transformers.initialization import no_init_weights
+
+    from ibench.models.instructblip import InstructBlipFamilyModel
+    from ibench.models.tiny import (
+        build_image_processor,
+        build_lm_tokenizer,
+        build_qformer_tokenizer,
+    )
+
+    config = build_config(kind, shapes)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device), no_init_weights():
+            hf = InstructBlipForConditionalGeneration(config)
+    finally:
+        torch.set_default_dtype(previous)
+    generator = torch.Generator(device=device).manual_seed(0)
+    for name, param in hf.named_parameters():
+        if "norm" in name and param.dim() == 1 and name.endswith("weight"):
+            param.fill_(1.0)
+        elif param.dim() == 1:
+            param.zero_()
+        else:
+            param.normal_(0.0, 0.02, generator=generator)
+    hf.query_tokens.data = hf.query_tokens.data.float()  # kept in fp32, as from_pretrained does
+    hf.eval()
+    image_processor = build_image_processor(shapes.vision["image_size"])
+    return InstructBlipFamilyModel(hf, image_processor, build_lm_tokenizer(kind),
+                                   build_qformer_tokenizer(), name=f"random-{kind}")
+
+
+def make_inputs(model, n: int, n_candidates: int, seed: int = 0) -> list[ModelInput]:
+    """n inputs with random 224px frames and candidates of 3-12 tokens (varied lengths)."""
+    rs, rng = np.random.RandomState(seed), random.Random(seed)
+    size = model.image_processor.size["height"]
+    words = "yes no red blue two three dog cat man woman horse beach ocean hat brown".split()
+    inputs = []
+    for _ in range(n):
+        frame = Image.fromarray((rs.rand(size, size, 3) * 255).astype("uint8"))
+        cands = tuple(" ".join(rng.choice(words) for _ in range(rng.randint(3, 12)))
+                      for _ in range(n_candidates))
+        inputs.append(ModelInput(PROMPT, [frame], cands))
+    return inputs
+
+
+def _sync(device: str) -> None:
+    """Wait for queued GPU work, so timings are real."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _peak_gib(device: str) -> float:
+    """Peak GPU memory since the last reset, GiB (0 on CPU)."""
+    return torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else 0.0
+
+
+def measure(run, inputs: list[ModelInput], batch: int, device: str, box_s: float,
+            repeats: int = 4) -> dict:
+    """Samples/s of run() over batches of `batch` inputs: one warm-up, then up to `repeats`
+    timed batches, stopping early once box_s has passed."""
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    run(inputs[:batch])
+    _sync(device)
+    done, start = 0, time.perf_counter()
+    while True:
+        run(inputs[:batch])
+        _sync(device)
+        done += batch
+        elapsed = time.perf_counter() - start
+        if elapsed >= box_s or done >= repeats * batch:
+            return {"samples_per_s": done / elapsed, "s_per_batch": elapsed * batch / done,
+                    "peak_gib": _peak_gib(device)}
+
+
+def run_section(title: str, run, inputs, batches: list[int], device: str, box_s: float,
+                deadline: float, repeats: int = 4) -> None:
+    """One workload at increasing batch sizes, stopping at OOM, its time box or the deadline."""
+    print(f"  {title}")
+    section_end = min(deadline, time.monotonic() + box_s)
+    for batch in batches:
+        if time.monotonic() >= section_end:
+            print(f"    batch {batch:>3}: skipped (section time box reached)")
+            break
+        per_batch_box = max(1.0, (section_end - time.monotonic()) / 3)
+        try:
+            r = measure(run, inputs, batch, device, per_batch_box, repeats)
+        except torch.cuda.OutOfMemoryError:
+            print(f"    batch {batch:>3}: out of GPU memory")
+            gc.collect()
+            torch.cuda.empty_cache()
+            break
+        print(f"    batch {batch:>3}: {r['samples_per_s']:8.2f} samples/s  "
+              f"{r['s_per_batch']:7.3f} s/batch  peak {r['peak_gib']:6.1f} GiB")
+
+
+def bench_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype, box_s: float,
+                deadline: float, smoke: bool) -> None:
+    """Build one model, run the three workloads, free it."""
+    start = time.perf_counter()
+    model = build_model(kind, shapes, device, dtype)
+    _sync(device)
+    params = sum(p.numel() for p in model.hf.parameters()) / 1e9
+    print(f"{kind}: {params:.2f}B parameters, {str(dtype).removeprefix('torch.')}, built in "
+          f"{time.perf_counter() - start:.1f} s")
+    gen_batches = [1, 2] if smoke else [1, 8, 32, 64]
+    rank_batches = [1, 2] if smoke else [1, 4, 16]
+    inputs = make_inputs(model, max(gen_batches + rank_batches), 4 if smoke else 100)
+    caption = CAPTION if not smoke else GenerationSettings(2, 12, 10, 1.0, 1.5)
+    short = SHORT[kind] if not smoke else GenerationSettings(2, 4, 1, 0.0, 1.0)
+    repeats = 1 if smoke else 4
+    run_section("generate, short answer (max 10 new tokens)",
+                partial(model.generate, settings=short), inputs, gen_batches, device, box_s,
+                deadline, repeats)
+    run_section("generate, caption (10-80 new tokens)", partial(model.generate, settings=caption),
+                inputs, gen_batches, device, box_s, deadline, repeats)
+    run_section(f"rank, {len(inputs[0].candidates)} candidates of 3-12 words", model.rank,
+                inputs, rank_batches, device, box_s, deadline, repeats)
+    del model
+    gc.collect()
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags, check for CUDA (unless --smoke), run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny shapes on CPU")
+    parser.add_argument("--models", default="vicuna,t5", help="comma list of vicuna, t5")
+    parser.add_argument("--budget", type=float, default=420.0, help="whole-run seconds")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        device, dtype, shapes, box = "cpu", torch.float32, SMOKE, 5.0
+    elif not torch.cuda.is_available():
+        print("bench/gpu.py: no CUDA device visible; run it on a GPU machine (or use --smoke)")
+        return 0
+    else:
+        device, dtype, shapes = "cuda", torch.bfloat16, REAL
+        box = args.budget / 7  # 3 sections per model, 2 models, model builds
+        torch.backends.cuda.matmul.allow_tf32 = True
+        print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    deadline = time.monotonic() + args.budget
+    for kind in [k.strip() for k in args.models.split(",") if k.strip()]:
+        if time.monotonic() >= deadline:
+            print(f"{kind}: skipped (run budget reached)")
+            continue
+        bench_model(kind, shapes, device, dtype, box, deadline, args.smoke)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

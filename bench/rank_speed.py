@@ -1,0 +1,178 @@
+"""rank speed: ibench's shared-prefix ranking against the naive per-candidate full forward.
+
+Both sides run in this process on the same random decoder-only InstructBLIP (tiny vision and
+Q-Former, 32 query tokens, a LLaMA LM of 4 layers x 512 hidden, the tiny 1,001-word vocabulary)
+on CPU. ibench's side is `model.rank`, the product's code path (vision + Q-Former included).
+The naive side is LAVIS's Vicuna way, one full LM forward over [query outputs, prompt,
+candidate] per candidate; it gets the visual prefix for free, and is timed on a subset of
+samples/candidates when it would be slow (its per-sample time is then scaled up, and said so).
+
+    python bench/rank_speed.py            # the two cases below, under a minute, 1 thread
+    python bench/rank_speed.py --threads 2
+    python bench/rank_speed.py --quick    # a seconds-long smoke run (used by the tests)
+
+Cases: (a) Visual-Dialog-like: 100 candidates of 3-12 tokens after a 60-token prompt;
+(b) MSRVTT-like: a 4-frame video, 1,500 candidates of 1-3 tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ibench.models.tiny import _corpus_lines, tiny_model  # noqa: E402
+from ibench.records import ModelInput  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case: how many samples, frames, candidates and tokens."""
+
+    name: str
+    samples: int
+    frames: int
+    prompt_tokens: int
+    candidates: int
+    cand_tokens: tuple[int, int]
+    naive_samples: int
+    naive_candidates: int
+
+
+CASES = (
+    Case("visdial-like", 3, 1, 60, 100, (3, 12), 2, 100),
+    Case("msrvtt-like", 2, 4, 12, 1500, (1, 3), 1, 150),
+)
+QUICK = (
+    Case("visdial-like", 2, 1, 20, 12, (3, 6), 1, 12),
+    Case("msrvtt-like", 1, 4, 8, 40, (1, 3), 1, 10),
+)
+
+
+def _words() -> list[str]:
+    """The tiny tokenizer's corpus words (most are single tokens)."""
+    return sorted({w for line in _corpus_lines()[:-1] for w in line.split()})
+
+
+def _text_of_tokens(model, n: int, rng: random.Random) -> str:
+    """A random word sequence of exactly n LM tokens (no special tokens)."""
+    words = _words()
+    while True:
+        text = " ".join(rng.choice(words) for _ in range(n))
+        ids = model.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) >= n:
+            return model.tokenizer.decode(ids[:n]).strip() if len(ids) > n else text
+
+
+def _candidates(model, case: Case, rng: random.Random) -> tuple[str, ...]:
+    """case.candidates distinct texts with token lengths drawn from case.cand_tokens."""
+    out: dict[str, None] = {}
+    while len(out) < case.candidates:
+        text = _text_of_tokens(model, rng.randint(*case.cand_tokens), rng)
+        if case.cand_tokens[0] <= len(model.candidate_ids(text)) <= case.cand_tokens[1]:
+            out[text] = None
+    return tuple(out)
+
+
+def make_inputs(model, case: Case, seed: int = 0) -> list[ModelInput]:
+    """Deterministic inputs for a case: random frames, a prompt, candidates."""
+    rng, rs = random.Random(seed), np.random.RandomState(seed)
+    inputs = []
+    for _ in range(case.samples):
+        frames = [Image.fromarray((rs.rand(48, 64, 3) * 255).astype("uint8"))
+                  for _ in range(case.frames)]
+        tail = " Question: what is it? Short answer:"
+        n_tail = len(model.prompt_ids(tail))  # includes BOS
+        prompt = _text_of_tokens(model, case.prompt_tokens - n_tail, rng) + tail
+        inputs.append(ModelInput(prompt, frames, _candidates(model, case, rng)))
+    return inputs
+
+
+@torch.no_grad()
+def naive_rank(model, item: ModelInput, n_candidates: int) -> list[float]:
+    """LAVIS-style scores: one full LM forward per candidate over prefix + candidate tokens."""
+    prefix = model.prefix_embeds([item])[0]
+    embed = model.lm.get_input_embeddings()
+    scores = []
+    for cand in item.candidates[:n_candidates]:
+        ids = model.candidate_ids(cand)
+        full = torch.cat([prefix, embed(torch.tensor(ids))]).unsqueeze(0)
+        logp = model.lm(inputs_embeds=full).logits[0].float().log_softmax(-1)
+        start = prefix.shape[0] - 1
+        scores.append(sum(logp[start + j, t].item() for j, t in enumerate(ids)))
+    return scores
+
+
+def _timed(fn):
+    """(result, seconds) of one call."""
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def run_case(model, case: Case) -> dict[str, float]:
+    """Time ibench's rank and the naive baseline on one case; check they agree.
+
+    The naive runs are bracketed by ibench runs on the same sample (before and after), so a
+    machine shared with other work slows both sides alike.
+    """
+    inputs = make_inputs(model, case)
+    model.rank(inputs[:1])  # warm-up (first-call allocations)
+    ours, t_ours = _timed(lambda: model.rank(inputs))
+    t_naive = t_bracket = 0.0
+    diff = 0.0
+    for item, got in zip(inputs[: case.naive_samples], ours, strict=False):
+        t_bracket += _timed(lambda: model.rank([item]))[1]  # noqa: B023 - called at once
+        ref, t = _timed(lambda: naive_rank(model, item, case.naive_candidates))  # noqa: B023
+        t_naive += t
+        t_bracket += _timed(lambda: model.rank([item]))[1]  # noqa: B023
+        diff = max(diff, *(abs(a - b) for a, b in zip(got, ref, strict=False)))
+    scale = case.candidates / case.naive_candidates
+    naive = t_naive / case.naive_samples * scale
+    bracket = t_bracket / (2 * case.naive_samples)
+    return {"ours": t_ours / len(inputs), "bracket": bracket, "naive": naive,
+            "ratio": naive / bracket, "scale": scale, "diff": diff}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the model, run both cases, print per-sample times and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: steady ratios on a shared machine, "
+                             "where idle OpenMP threads stall small ops)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    hidden, layers = (64, 2) if args.quick else (512, 4)
+    model = tiny_model("vicuna", lm_hidden=hidden, lm_layers=layers, num_query_tokens=32)
+    params = sum(p.numel() for p in model.lm.parameters()) / 1e6
+    print(f"model: LLaMA {layers} layers x {hidden} hidden ({params:.1f}M LM params), "
+          f"32 query tokens, torch threads {torch.get_num_threads()}, cpu")
+    for case in QUICK if args.quick else CASES:
+        r = run_case(model, case)
+        note = (f", timed on {case.naive_candidates} candidates x{r['scale']:g}"
+                if r["scale"] != 1 else "")
+        print(f"{case.name}: {case.candidates} candidates of {case.cand_tokens[0]}-"
+              f"{case.cand_tokens[1]} tokens, {case.frames} frame(s) x 32 queries, "
+              f"{case.prompt_tokens}-token prompt")
+        print(f"  ibench rank    {r['ours'] * 1000:9.1f} ms/sample (batch of {case.samples})")
+        print(f"  ibench rank    {r['bracket'] * 1000:9.1f} ms/sample (batch of 1, around the "
+              f"naive runs)")
+        print(f"  naive forward  {r['naive'] * 1000:9.1f} ms/sample ({case.naive_samples} "
+              f"sample(s){note})")
+        print(f"  speed-up       {r['ratio']:9.1f}x  (naive / batch-of-1 ibench; "
+              f"max |score diff| {r['diff']:.1e})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The model interface the runner calls (DESIGN.md "The model interface"), and its errors.
+
+A model takes already-loaded media (`ModelInput.frames`: one image, or N video frames) and
+the rendered prompt, and answers two batched calls: `generate` (beam search) and `rank`
+(summed log-likelihood of each candidate). Nothing here imports torch, so listing models stays
+fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from ibench.records import Architecture, GenerationSettings, ModelInput
+
+DTYPE_NAMES = ("bf16", "fp16", "fp32")
+
+
+class ModelLoadError(RuntimeError):
+    """A checkpoint could not be found, read or recognised; the message says what to do."""
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the runner needs from a loaded vision-language model."""
+
+    name: str
+    architecture: Architecture
+
+    def generate(self, inputs: Sequence[ModelInput], settings: GenerationSettings) -> list[str]:
+        """Beam-search an answer per input; outputs stripped, prompt not included."""
+        ...
+
+    def rank(
+        self, inputs: Sequence[ModelInput], chunk_size: int | None = None
+    ) -> list[list[float]]:
+        """Summed log-likelihood of each input's candidates given its media and prompt."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """Model id, path, revision, dtype, device, ablation switches, size: for the manifest."""
+        ...
+
+
+def default_device() -> str:
+    """cuda when a GPU is visible, else cpu."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str | None, device: str) -> Any:
+    """The torch dtype for a name (bf16, fp16, fp32); default bf16 on CUDA, fp32 elsewhere."""
+    import torch
+
+    table = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+    if dtype is None:
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    key = dtype.lower().replace("bfloat16", "bf16").replace("float16", "fp16")
+    key = key.replace("float32", "fp32")
+    if key not in table:
+        raise ValueError(f"unknown dtype {dtype!r}: expected one of {', '.join(DTYPE_NAMES)}")
+    return table[key]
+
+
+def dtype_name(dtype: Any) -> str:
+    """The short name (bf16, fp16, fp32) of a torch dtype, for manifests."""
+    import torch
+
+    names = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}
+    return names.get(dtype, str(dtype).removeprefix("torch."))

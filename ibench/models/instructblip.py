@@ -1,0 +1,276 @@
+"""InstructBLIP / BLIP-2 (FlanT5 encoder-decoder or Vicuna/LLaMA decoder-only) behind the model
+interface.
+
+The forward is assembled from the checkpoint's submodules (vision_model, qformer, query_tokens,
+language_projection, language_model) so images and videos share one path: every frame goes
+through the vision encoder and the Q-Former (instruction repeated per frame, left-truncated to
+128 BERT tokens), the per-frame query outputs are projected and concatenated, and the prompt's
+token embeddings follow them. This is the layout of LAVIS and of the HF processor
+([query tokens][prompt tokens], BOS after the query tokens for LLaMA, `</s>` closing the T5
+encoder input).
+
+Padding (the issue asked for right padding for both; what matters is batch-size invariance):
+- rank: no padding across samples at all. The visual part is batched, but each sample's
+  prefix runs alone and its candidates are packed end to end after it (decoder-only LLaMA) or
+  right-padded among themselves (T5), see scoring.py, so a score never depends on the other
+  samples of the batch.
+- generate, encoder-decoder: right padding of the encoder input with its attention mask (as
+  LAVIS); T5's relative positions make masked right pads invisible.
+- generate, decoder-only: left padding. HF beam search appends new tokens after the last
+  column, so right pads would sit between the prompt and the answer; with left pads every row
+  ends on a real token, and generate derives position ids from the attention mask
+  (cumsum - 1), so a padded row sees the positions and keys it would see alone.
+Only `inputs_embeds` go to the LM's generate (as LAVIS): outputs hold new tokens only (the
+prompt is never in them) and the repetition penalty sees only generated tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import torch
+
+from ibench.models.base import dtype_name
+from ibench.models.scoring import prefix_state, score_candidates
+from ibench.records import Architecture, GenerationSettings, ModelInput
+
+QFORMER_MAX_TOKENS = 128
+VISION_CHUNK_FRAMES = 64
+Family = Literal["instructblip", "blip2"]
+
+
+def _repetition_penalty(penalty: float) -> Any:
+    """The repetition penalty as an explicit processor over the generated tokens only.
+
+    transformers' own one (`repetition_penalty=`) exempts the first k generated tokens of a row
+    with k left pads when only `inputs_embeds` are given (it takes the pads for prompt tokens),
+    which made batched and single outputs differ; this one sees every generated token, as
+    LAVIS's generate (inputs_embeds only) does for a batch of one.
+    """
+    from transformers import LogitsProcessorList, RepetitionPenaltyLogitsProcessor
+
+    if penalty == 1.0:
+        return LogitsProcessorList()
+    return LogitsProcessorList([RepetitionPenaltyLogitsProcessor(penalty=float(penalty))])
+
+
+class InstructBlipFamilyModel:
+    """A loaded InstructBLIP or BLIP-2 checkpoint with batched `generate` and `rank`."""
+
+    def __init__(
+        self,
+        hf_model: torch.nn.Module,
+        image_processor: Any,
+        tokenizer: Any,
+        qformer_tokenizer: Any | None,
+        *,
+        name: str,
+        family: Family = "instructblip",
+        qformer_instruction: bool = True,
+        model_id: str | None = None,
+        path: str | None = None,
+        revision: str | None = None,
+    ) -> None:
+        self.hf = hf_model.eval()
+        self.lm = hf_model.language_model
+        self.image_processor = image_processor
+        self.tokenizer = tokenizer
+        self.qformer_tokenizer = qformer_tokenizer
+        self.name = name
+        self.family: Family = family
+        self.qformer_instruction = qformer_instruction and family == "instructblip"
+        self.model_id = model_id or name
+        self.path = path
+        self.revision = revision
+        self.architecture: Architecture = (
+            "encoder-decoder" if self.lm.config.is_encoder_decoder else "decoder-only"
+        )
+        if family == "instructblip" and qformer_tokenizer is None:
+            raise ValueError("an InstructBLIP model needs its Q-Former tokenizer")
+
+    # ---- manifest -------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        """Where the language model's weights live (inputs are sent there)."""
+        return self.lm.get_input_embeddings().weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The language model's weight dtype."""
+        return self.lm.get_input_embeddings().weight.dtype
+
+    def info(self) -> dict[str, Any]:
+        """Model id, resolved path, revision, dtype, device, ablation switch, parameter count."""
+        return {
+            "name": self.name,
+            "model_id": self.model_id,
+            "path": self.path,
+            "revision": self.revision,
+            "family": self.family,
+            "architecture": self.architecture,
+            "dtype": dtype_name(self.dtype),
+            "device": str(self.device),
+            "qformer_instruction": self.qformer_instruction,
+            "num_query_tokens": int(self.hf.query_tokens.shape[1]),
+            "parameters": sum(p.numel() for p in self.hf.parameters()),
+        }
+
+    # ---- visual prefix --------------------------------------------------------------------
+
+    def qformer_text(self, item: ModelInput) -> str:
+        """The Q-Former's text for an input: "" under the ablation or for BLIP-2, else the
+        input's qformer_prompt when set, else its prompt."""
+        if not self.qformer_instruction:
+            return ""
+        return item.prompt if item.qformer_prompt is None else item.qformer_prompt
+
+    def _pixels(self, frames: list[Any]) -> torch.Tensor:
+        """Preprocess frames (PIL images or arrays) with the checkpoint's image processor."""
+        pixels = self.image_processor(images=frames, return_tensors="pt")["pixel_values"]
+        return pixels.to(self.hf.vision_model.device, self.hf.vision_model.dtype)
+
+    def _qformer(self, image_embeds: torch.Tensor, texts: list[str]) -> torch.Tensor:
+        """Query outputs (frames, queries, hidden) for frames that share one kind of text."""
+        queries = self.hf.query_tokens.expand(image_embeds.shape[0], -1, -1)
+        device = image_embeds.device
+        image_mask = torch.ones(image_embeds.shape[:-1], dtype=torch.long, device=device)
+        if self.family == "blip2":
+            out = self.hf.qformer(query_embeds=queries, encoder_hidden_states=image_embeds,
+                                  encoder_attention_mask=image_mask)
+        elif not texts[0]:
+            out = self.hf.qformer(input_ids=None, query_embeds=queries,
+                                  encoder_hidden_states=image_embeds,
+                                  encoder_attention_mask=image_mask)
+        else:
+            enc = self.qformer_tokenizer(
+                texts, padding="longest", truncation=True, max_length=QFORMER_MAX_TOKENS,
+                return_tensors="pt",
+            ).to(device)
+            query_mask = torch.ones(queries.shape[:-1], dtype=torch.long, device=device)
+            out = self.hf.qformer(
+                input_ids=enc["input_ids"],
+                attention_mask=torch.cat([query_mask, enc["attention_mask"]], dim=1),
+                query_embeds=queries, encoder_hidden_states=image_embeds,
+                encoder_attention_mask=image_mask,
+            )
+        return out.last_hidden_state[:, : queries.shape[1]]
+
+    def _frame_features(self, frames: list[Any], texts: list[str]) -> torch.Tensor:
+        """Projected query outputs (frames, queries, lm_hidden) for a flat list of frames."""
+        feats = []
+        for start in range(0, len(frames), VISION_CHUNK_FRAMES):
+            span = slice(start, start + VISION_CHUNK_FRAMES)
+            chunk, chunk_texts = frames[span], texts[span]
+            image_embeds = self.hf.vision_model(pixel_values=self._pixels(chunk)).last_hidden_state
+            with_text = [i for i, t in enumerate(chunk_texts) if t]
+            without = [i for i, t in enumerate(chunk_texts) if not t]
+            parts: dict[int, torch.Tensor] = {}
+            for group in (with_text, without):
+                if group:
+                    out = self._qformer(image_embeds[group], [chunk_texts[i] for i in group])
+                    parts.update(zip(group, out, strict=True))
+            query_out = torch.stack([parts[i] for i in range(len(chunk))])
+            feats.append(self.hf.language_projection(query_out))
+        return torch.cat(feats).to(self.device, self.dtype)
+
+    def visual_prefix(self, inputs: Sequence[ModelInput]) -> list[torch.Tensor]:
+        """Per input, its frames' query outputs concatenated: (frames * queries, lm_hidden)."""
+        for item in inputs:
+            if not item.frames:
+                raise ValueError("a model input needs at least one image or video frame")
+        frames = [f for item in inputs for f in item.frames]
+        texts = [self.qformer_text(item) for item in inputs for _ in item.frames]
+        feats = self._frame_features(frames, texts)
+        out, start = [], 0
+        for item in inputs:
+            n = len(item.frames)
+            out.append(feats[start:start + n].reshape(n * feats.shape[1], feats.shape[2]))
+            start += n
+        return out
+
+    def prompt_ids(self, prompt: str) -> list[int]:
+        """The LM prompt's token ids with the tokenizer's own special tokens (BOS for LLaMA,
+        </s> for T5), never truncated."""
+        return self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+
+    def prefix_embeds(self, inputs: Sequence[ModelInput]) -> list[torch.Tensor]:
+        """Per input, [visual prefix, prompt token embeddings] as one (len, hidden) tensor."""
+        embed = self.lm.get_input_embeddings()
+        visual = self.visual_prefix(inputs)
+        out = []
+        for item, vis in zip(inputs, visual, strict=True):
+            ids = torch.tensor(self.prompt_ids(item.prompt), dtype=torch.long, device=self.device)
+            out.append(torch.cat([vis, embed(ids).to(vis.dtype)]))
+        return out
+
+    # ---- generate -------------------------------------------------------------------------
+
+    def _pad_batch(self, embeds: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stack prefixes, left-padded for decoder-only and right-padded for encoder-decoder."""
+        width = max(e.shape[0] for e in embeds)
+        batch = embeds[0].new_zeros(len(embeds), width, embeds[0].shape[1])
+        mask = torch.zeros(len(embeds), width, dtype=torch.long, device=batch.device)
+        left = self.architecture == "decoder-only"
+        for i, e in enumerate(embeds):
+            span = slice(width - e.shape[0], width) if left else slice(0, e.shape[0])
+            batch[i, span] = e
+            mask[i, span] = 1
+        return batch, mask
+
+    def _special_ids(self) -> dict[str, int]:
+        """eos and pad ids for generate (pad falls back to eos, as LLaMA has none)."""
+        cfg = self.lm.generation_config
+        eos = cfg.eos_token_id if cfg.eos_token_id is not None else self.tokenizer.eos_token_id
+        pad = self.tokenizer.pad_token_id
+        if pad is None:
+            pad = cfg.pad_token_id if cfg.pad_token_id is not None else eos
+        return {"eos_token_id": eos, "pad_token_id": pad}
+
+    @torch.no_grad()
+    def generate(self, inputs: Sequence[ModelInput], settings: GenerationSettings) -> list[str]:
+        """Beam-search an answer per input; the same outputs whatever the batch size."""
+        if not inputs:
+            return []
+        embeds, mask = self._pad_batch(self.prefix_embeds(inputs))
+        out = self.lm.generate(
+            inputs_embeds=embeds, attention_mask=mask, do_sample=False,
+            num_beams=settings.num_beams, num_return_sequences=1,
+            max_new_tokens=settings.max_new_tokens, min_new_tokens=settings.min_new_tokens,
+            length_penalty=settings.length_penalty, repetition_penalty=1.0,
+            logits_processor=_repetition_penalty(settings.repetition_penalty),
+            **self._special_ids(),
+        )
+        texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
+        return [t.strip() for t in texts]
+
+    # ---- rank -----------------------------------------------------------------------------
+
+    def candidate_ids(self, candidate: str) -> list[int]:
+        """A candidate's scored tokens: with T5's closing `</s>`; for decoder-only without BOS
+        or EOS, tokenized on its own (a LLaMA-style tokenizer gives it its leading-space form,
+        `▁yes`, as the LAVIS per-candidate tokenization does), then appended to the prompt ids."""
+        if self.architecture == "encoder-decoder":
+            return self.tokenizer(candidate, add_special_tokens=True)["input_ids"]
+        return self.tokenizer(candidate, add_special_tokens=False)["input_ids"]
+
+    @torch.no_grad()
+    def rank(
+        self, inputs: Sequence[ModelInput], chunk_size: int | None = None
+    ) -> list[list[float]]:
+        """Summed log-likelihood of each input's candidates; prefix run once per input."""
+        if not inputs:
+            return []
+        pad_id = self._special_ids()["pad_token_id"]
+        if pad_id is None or pad_id >= self.lm.get_input_embeddings().num_embeddings:
+            pad_id = 0  # fed after a candidate's last token: any valid id does
+        scores = []
+        for item, prefix in zip(inputs, self.prefix_embeds(inputs), strict=True):
+            if not item.candidates:
+                scores.append([])
+                continue
+            state = prefix_state(self.lm, prefix)
+            ids = [self.candidate_ids(c) for c in item.candidates]
+            scores.append(score_candidates(self.lm, state, ids, chunk_size, pad_id))
+        return scores

@@ -1,0 +1,186 @@
+"""`load_model`: an alias, hub id or local directory -> a ready InstructBLIP-family model.
+
+Hub checkpoints are read from the local Hugging Face cache first; a name not cached fails at
+once when offline (HF_HUB_OFFLINE=1), and after one quick download attempt otherwise, with a
+`ModelLoadError` saying how to point ibench at a local copy. Weights load as safetensors only
+unless `allow_pickle`; remote code stays off unless asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ibench.models.base import ModelLoadError, default_device, resolve_dtype
+from ibench.models.instructblip import Family, InstructBlipFamilyModel
+from ibench.models.zoo import find_alias, list_aliases
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+_DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken"]
+# model_type in config.json -> (transformers class name, family)
+_MODEL_TYPES: dict[str, tuple[str, Family]] = {
+    "instructblip": ("InstructBlipForConditionalGeneration", "instructblip"),
+    "blip-2": ("Blip2ForConditionalGeneration", "blip2"),
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a model name resolved to: its id, local directory and hub commit (if known)."""
+
+    model_id: str
+    path: Path
+    revision: str | None = None
+
+
+def _offline() -> bool:
+    """Whether hub access is disabled (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE, read now)."""
+    flags = (os.environ.get("HF_HUB_OFFLINE", ""), os.environ.get("TRANSFORMERS_OFFLINE", ""))
+    return any(f.strip().lower() in {"1", "true", "yes", "on"} for f in flags)
+
+
+def _not_cached(repo_id: str, reason: str) -> ModelLoadError:
+    """The error for a hub checkpoint that is not available locally, with what to do."""
+    return ModelLoadError(
+        f"model {repo_id!r} is not in the local Hugging Face cache ({reason}).\n"
+        f"Point ibench at a local copy: --model /path/to/dir (a folder with config.json and "
+        f"*.safetensors), or fetch it on a machine with hub access:\n"
+        f"  huggingface-cli download {repo_id}\n"
+        f"and copy the cache over, setting HF_HOME to the folder that holds hub/ "
+        f"(default ~/.cache/huggingface)."
+    )
+
+
+def _hub_snapshot(repo_id: str, allow_pickle: bool = False) -> Source:
+    """A hub repository's cached snapshot (one quick download attempt if online)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        path = snapshot_download(repo_id, local_files_only=True)
+    except Exception as err:  # noqa: BLE001 - any miss means "not cached"
+        if _offline():
+            raise _not_cached(repo_id, "offline mode, HF_HUB_OFFLINE=1") from err
+        try:
+            patterns = _DOWNLOAD_PATTERNS + (["*.bin"] if allow_pickle else [])
+            path = snapshot_download(repo_id, allow_patterns=patterns, etag_timeout=10)
+        except Exception as err2:  # noqa: BLE001
+            raise _not_cached(repo_id, f"download failed: {type(err2).__name__}") from err2
+    return Source(model_id=repo_id, path=Path(path), revision=Path(path).name)
+
+
+def resolve_source(name: str, allow_pickle: bool = False) -> Source:
+    """Resolve an alias, a local directory or a hub id to a local directory."""
+    alias = find_alias(name)
+    if alias is not None and alias.tiny is not None:
+        from ibench.models.tiny import TINY_RECIPE_VERSION, ensure_tiny
+
+        return Source(f"ibench/{alias.alias}", ensure_tiny(alias.tiny),
+                      f"tiny-recipe-{TINY_RECIPE_VERSION}")
+    target = alias.hub_id if alias is not None and alias.hub_id else name
+    local = Path(target).expanduser()
+    if local.is_dir():
+        return Source(model_id=str(local.resolve()), path=local.resolve())
+    if local.exists() or target.startswith((".", "/", "~")) or not _HUB_ID.fullmatch(target):
+        known = ", ".join(a.alias for a in list_aliases())
+        raise ModelLoadError(
+            f"{name!r} is neither a model directory nor a hub id (owner/name) nor an alias "
+            f"({known})"
+        )
+    return _hub_snapshot(target, allow_pickle)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """config.json of a checkpoint directory, or a ModelLoadError saying what is wrong."""
+    try:
+        return json.loads((path / "config.json").read_text())
+    except FileNotFoundError as err:
+        raise ModelLoadError(f"{path} has no config.json: not a model checkpoint") from err
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"{path}/config.json cannot be read: {err}") from err
+
+
+def _check_weights(path: Path, allow_pickle: bool) -> None:
+    """Refuse a checkpoint without safetensors weights unless pickled weights are allowed."""
+    if any(path.glob("*.safetensors")):
+        return
+    if any(path.glob("*.bin")) or any(path.glob("*.pt")):
+        if allow_pickle:
+            return
+        raise ModelLoadError(
+            f"{path} has only pickled weights (*.bin), which can run code when loaded; "
+            f"convert them to safetensors, or pass allow_pickle=True (--allow-pickle) if you "
+            f"trust the source"
+        )
+    raise ModelLoadError(f"{path} holds no model weights (*.safetensors)")
+
+
+def _load_hf_model(path: Path, model_type: str, torch_dtype: Any, allow_pickle: bool,
+                   trust_remote_code: bool) -> Any:
+    """The transformers model for a checkpoint directory, with errors made ModelLoadErrors."""
+    import transformers
+
+    class_name = _MODEL_TYPES[model_type][0]
+    cls = getattr(transformers, class_name)
+    try:
+        return cls.from_pretrained(
+            path, dtype=torch_dtype, use_safetensors=None if allow_pickle else True,
+            trust_remote_code=trust_remote_code,
+        )
+    except Exception as err:  # noqa: BLE001 - surface any load failure with the path
+        raise ModelLoadError(f"cannot load {class_name} from {path}: {err}") from err
+
+
+def _load_processors(path: Path, family: Family, trust_remote_code: bool
+                     ) -> tuple[Any, Any, Any | None]:
+    """(image processor (PIL backend, as LAVIS), LM tokenizer, Q-Former tokenizer or None)."""
+    from transformers import AutoImageProcessor, AutoTokenizer
+
+    try:
+        image_processor = AutoImageProcessor.from_pretrained(path, backend="pil")
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        qformer_tokenizer = None
+        if family == "instructblip":
+            qformer_tokenizer = AutoTokenizer.from_pretrained(path, subfolder="qformer_tokenizer")
+            qformer_tokenizer.truncation_side = "left"
+    except Exception as err:  # noqa: BLE001
+        raise ModelLoadError(f"cannot load the processor/tokenizers from {path}: {err}") from err
+    return image_processor, tokenizer, qformer_tokenizer
+
+
+def load_model(
+    name: str,
+    *,
+    dtype: str | None = None,
+    device: str | None = None,
+    allow_pickle: bool = False,
+    qformer_instruction: bool = True,
+    trust_remote_code: bool = False,
+) -> InstructBlipFamilyModel:
+    """Load an InstructBLIP / BLIP-2 model by alias, hub id or local directory, ready to run."""
+    name = os.fspath(name)
+    source = resolve_source(name, allow_pickle)
+    device = device or default_device()
+    torch_dtype = resolve_dtype(dtype, device)
+    config = _read_config(source.path)
+    model_type = config.get("model_type", "")
+    if model_type not in _MODEL_TYPES:
+        raise ModelLoadError(
+            f"{source.path}: model_type {model_type!r} is not an InstructBLIP-family model "
+            f"(expected one of {', '.join(_MODEL_TYPES)})"
+        )
+    _check_weights(source.path, allow_pickle)
+    family = _MODEL_TYPES[model_type][1]
+    hf_model = _load_hf_model(source.path, model_type, torch_dtype, allow_pickle, trust_remote_code)
+    hf_model.to(device)
+    image_processor, tokenizer, qformer_tokenizer = _load_processors(
+        source.path, family, trust_remote_code
+    )
+    return InstructBlipFamilyModel(
+        hf_model, image_processor, tokenizer, qformer_tokenizer, name=name, family=family,
+        qformer_instruction=qformer_instruction, model_id=source.model_id,
+        path=str(source.path), revision=source.revision,
+    )

@@ -1,0 +1,49 @@
+"""The bench scripts run end to end at tiny scale (bench/gpu.py --smoke, rank_speed --quick)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import models_fixtures  # noqa: F401 - sets HF_HUB_OFFLINE before transformers loads
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_bench_smoke(capsys):
+    gpu = _load("gpu")
+    assert gpu.main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    for title in ("generate, short answer", "generate, caption", "rank, 4 candidates"):
+        assert out.count(title) == 2  # vicuna and t5
+    assert "samples/s" in out and "vicuna:" in out and "t5:" in out
+
+
+def test_gpu_bench_real_shapes_are_the_papers():
+    gpu = _load("gpu")
+    vicuna, t5 = gpu.build_config("vicuna", gpu.REAL), gpu.build_config("t5", gpu.REAL)
+    assert (vicuna.vision_config.hidden_size, vicuna.vision_config.num_hidden_layers) == (1408, 39)
+    assert (vicuna.vision_config.image_size, vicuna.vision_config.patch_size) == (224, 14)
+    assert vicuna.qformer_config.num_hidden_layers == 12 and vicuna.num_query_tokens == 32
+    assert vicuna.qformer_config.encoder_hidden_size == 1408
+    text = vicuna.text_config
+    assert (text.hidden_size, text.num_hidden_layers, text.intermediate_size) == (4096, 32, 11008)
+    assert (t5.text_config.d_model, t5.text_config.num_layers, t5.text_config.vocab_size) == (
+        2048, 24, 32128)
+    assert t5.text_config.num_decoder_layers == 24 and t5.text_config.is_gated_act
+
+
+def test_rank_speed_quick(capsys):
+    speed = _load("rank_speed")
+    assert speed.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("speed-up") == 2
