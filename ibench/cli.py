@@ -290,7 +290,7 @@ def _print_checks(checks: list, data_root: Path) -> None:
     for c in checks:
         for path in c.missing_files:
             out.print(f"{c.task}: missing {path}\n    published at {c.published_at}")
-        if c.error:
+        if c.error and not c.missing_files:
             out.print(f"{c.task}: {c.error}")
         for problem in c.media_problems[:10]:
             out.print(f"{c.task}: sample {problem[0]}: {problem[1]}: {problem[2]}")
@@ -486,9 +486,10 @@ def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, as_json: bo
         f"B - A  (A = {run_a}, B = {run_b}); paired bootstrap, {resamples} resamples",
         ["task", "metric", "templates A/B", "n", "A", "B", "B - A", "95% interval", "p",
          "better in A", "better in B"],
-        [[r.task, r.metric, f"{r.template_a}/{r.template_b}", r.n, f"{r.a:.2f}", f"{r.b:.2f}",
-          f"{r.difference:+.2f}", f"[{r.low:+.2f}, {r.high:+.2f}]", f"{r.p_value:.3f}",
-          r.better_in_a, r.better_in_b] for r in result.rows],
+        [[r.task, c.metric, f"{r.template_a}/{r.template_b}", c.n, f"{c.value_a:.2f}",
+          f"{c.value_b:.2f}", f"{c.difference:+.2f}", f"[{c.low:+.2f}, {c.high:+.2f}]",
+          f"{c.p_value:.3f}", c.better_in_a, c.better_in_b]
+         for r in result.rows for c in [r.result]],
     )
     if result.manifest_diff:
         print_table("Settings that differ", ["setting", "A", "B"],

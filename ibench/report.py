@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ibench.metrics import MetricError, paired_bootstrap, score
+from ibench.metrics import MetricError, PairedComparison, paired_bootstrap, score
 from ibench.resources import resource_dir
 from ibench.results import RunDir, load_predictions, load_references, open_run, read_json
 from ibench.tasks import HELD_OUT_ORDER
@@ -126,19 +126,14 @@ class CompareRow:
     """One task (and template pairing) compared between run A and run B."""
 
     task: str
-    metric: str
     template_a: str
     template_b: str
-    n: int
-    a: float
-    b: float
-    difference: float
-    low: float
-    high: float
-    p_value: float
-    better_in_a: int
-    better_in_b: int
-    ties: int
+    result: PairedComparison
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat JSON-ready form."""
+        return {"task": self.task, "template_a": self.template_a,
+                "template_b": self.template_b, **asdict(self.result)}
 
 
 @dataclass
@@ -154,7 +149,7 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"run_a": self.run_a, "run_b": self.run_b,
-                "rows": [asdict(r) for r in self.rows], "warnings": self.warnings,
+                "rows": [r.to_dict() for r in self.rows], "warnings": self.warnings,
                 "manifest_diff": [{"setting": k, "a": a, "b": b}
                                   for k, a, b in self.manifest_diff]}
 
@@ -222,7 +217,5 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
             except MetricError as exc:
                 out.warnings.append(f"{task}: cannot compare: {exc}")
                 continue
-            out.rows.append(CompareRow(task, metric, ta, tb, cmp.n, cmp.value_a, cmp.value_b,
-                                       cmp.difference, cmp.low, cmp.high, cmp.p_value,
-                                       cmp.better_in_a, cmp.better_in_b, cmp.ties))
+            out.rows.append(CompareRow(task, ta, tb, cmp))
     return out

@@ -28,8 +28,8 @@ def test_compare_hand_checked(tmp_path):
     b = make_run(tmp_path, "b", B, LABELS, template="true_false-02",
                  settings={"templates": "true_false-02"})
     result = compare_runs(a, b, n_resamples=500)
-    (row,) = result.rows
-    assert (row.a, row.b, row.difference) == (50.0, 70.0, 20.0)
+    (row,) = [r.result for r in result.rows]
+    assert (row.value_a, row.value_b, row.difference) == (50.0, 70.0, 20.0)
     assert (row.better_in_a, row.better_in_b, row.ties, row.n) == (1, 3, 6, 10)
     assert row.low <= 20.0 <= row.high and row.low < row.high
     assert 0 < row.p_value <= 1
@@ -39,7 +39,7 @@ def test_compare_hand_checked(tmp_path):
 def test_compare_identical_runs_not_significant(tmp_path):
     a = make_run(tmp_path, "a", A, LABELS)
     b = make_run(tmp_path, "b", A, LABELS)
-    (row,) = compare_runs(a, b, n_resamples=300).rows
+    (row,) = [r.result for r in compare_runs(a, b, n_resamples=300).rows]
     assert row.difference == 0 and row.p_value == 1.0 and row.better_in_a == row.better_in_b == 0
 
 
@@ -50,7 +50,7 @@ def test_compare_warns_on_protocol_and_sample_differences(tmp_path):
     text = " ".join(result.warnings)
     assert "protocol settings (limit)" in text
     assert "run A scored 10 samples, run B 8; compared on the 8" in text
-    assert result.rows[0].n == 8
+    assert result.rows[0].result.n == 8
 
 
 def test_leaderboard_formats(tmp_path):

@@ -151,6 +151,15 @@ def _load_processors(path: Path, family: Family, trust_remote_code: bool
     return image_processor, tokenizer, qformer_tokenizer
 
 
+def quiet_transformers() -> None:
+    """Keep transformers' own progress bars and warnings out of ibench's output (ibench shows
+    its own progress; errors still surface as exceptions)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def load_model(
     name: str,
     *,
@@ -161,6 +170,7 @@ def load_model(
     trust_remote_code: bool = False,
 ) -> InstructBlipFamilyModel:
     """Load an InstructBLIP / BLIP-2 model by alias, hub id or local directory, ready to run."""
+    quiet_transformers()
     name = os.fspath(name)
     source = resolve_source(name, allow_pickle)
     device = device or default_device()

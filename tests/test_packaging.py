@@ -1,0 +1,30 @@
+"""A non-editable install finds tasks/, templates/ and the reference table as package data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_ships_tasks_templates_and_reference(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(tmp_path / "wheel"), str(ROOT)],
+                   check=True, capture_output=True, timeout=300)
+    (wheel,) = (tmp_path / "wheel").glob("ibench-*.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "from ibench.resources import resource_dir; from ibench.tasks import load_tasks; "
+        "from ibench.templates import load_families; from ibench.report import reference_rows; "
+        "print(resource_dir('tasks')); print(len(load_tasks()), len(load_families()), "
+        "len(reference_rows()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, text=True,
+                         capture_output=True, env={"PYTHONPATH": str(site), "PATH": "/usr/bin"},
+                         timeout=120).stdout.split("\n")
+    assert out[0] == str(site / "ibench" / "_shipped" / "tasks")
+    assert out[1] == "26 12 11"
