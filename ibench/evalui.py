@@ -66,8 +66,11 @@ def print_metrics(run: RunDir, metrics: dict[str, Any], outcomes: list[TaskOutco
     for outcome in outcomes:
         entry = metrics.get("tasks", {}).get(outcome.task)
         if outcome.status == "skipped" or not entry or "value" not in entry:
-            rows.append([outcome.task, "-", "-", "-", "-", "skipped" if outcome.status ==
-                         "skipped" else "no predictions"])
+            why = "skipped: data missing or unusable" if outcome.status == "skipped" else (
+                f"not scored: {entry.get('reason', 'no predictions')}" if entry else
+                "no predictions")
+            rows.append([outcome.task, entry.get("metric", "-") if entry else "-", "-", "-",
+                         "-", why])
             continue
         low, high = entry["ci95"]
         failures = ", ".join(f"{k} {v}" for k, v in entry["failures"].items()) or "0"

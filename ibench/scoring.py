@@ -6,7 +6,7 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from ibench.metrics import METRICS, MetricResult, bootstrap_ci, score
+from ibench.metrics import METRICS, MetricError, MetricResult, bootstrap_ci, score
 from ibench.results import RunDir, load_predictions, load_references, write_json
 
 N_RESAMPLES = 1000
@@ -101,7 +101,11 @@ def score_run(run: RunDir, tasks: dict[str, tuple[str, str | None]], n_resamples
     for task_id, (metric, headline) in tasks.items():
         if not run.references(task_id).exists():
             continue
-        metrics["tasks"][task_id] = summarise_task(run, task_id, metric, headline,
-                                                   n_resamples, seed)
+        try:
+            metrics["tasks"][task_id] = summarise_task(run, task_id, metric, headline,
+                                                       n_resamples, seed)
+        except MetricError as exc:  # e.g. AUC over a subset with a single class
+            metrics["tasks"][task_id] = {"metric": metric, "status": "not scored",
+                                         "reason": str(exc)}
     write_json(run.metrics, metrics)
     return metrics

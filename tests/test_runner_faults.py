@@ -152,3 +152,13 @@ def test_strict_stops_at_missing_data(pack, tmp_path):
         evaluate(_options(pack, tmp_path, ["gqa"], strict=True), EvalHooks(),
                  lambda *a, **k: StubModel())
     assert not RunDir(tmp_path / "results" / "r").predictions("gqa").exists()
+
+
+def test_unscorable_task_does_not_sink_the_run(pack, tmp_path):
+    """AUC over a subset with one class cannot be computed: that task says why, others score."""
+    run, metrics, _ = evaluate(_options(pack, tmp_path, ["hateful_memes", "gqa"], limit=1),
+                               EvalHooks(), lambda *a, **k: StubModel())
+    entry = metrics["tasks"]["hateful_memes"]
+    assert entry["status"] == "not scored" and "class" in entry["reason"]
+    assert metrics["tasks"]["gqa"]["n"] == 1
+    assert len(list(read_lines(run.predictions("hateful_memes")))) == 1
