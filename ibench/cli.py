@@ -405,13 +405,12 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
     hooks = RichHooks(quiet=group.rank != 0)
     if data_root is None:
         data_root = _default_data_root(model, hooks)
-    if resume and run_name is None:
-        hooks.message("--resume: continuing the run named after these settings")
     options = EvalOptions(
         model=model, tasks=chosen, data_root=data_root, templates=templates, limit=limit,
         batch_size=batch_size, frames=frames, seed=seed, strict=strict,
         qformer_instruction=not no_qformer_instruction, dtype=dtype, device=device,
-        output=output, run_name=run_name, workers=workers, group=group,
+        output=output, run_name=run_name, workers=workers, group=group, resume=resume,
+        whole_split=[t.id for t in select_tasks(load_tasks(), split)] if not task_names else [],
     )
 
     def loader(name: str, **kwargs: object) -> object:

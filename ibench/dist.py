@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,16 @@ class ProcessGroup:
             import torch.distributed as torch_dist
 
             torch_dist.barrier()
+
+    def broadcast(self, value: Any) -> Any:
+        """Process 0's `value`, on every process (so all make the same decision)."""
+        if not self.distributed:
+            return value
+        import torch.distributed as torch_dist
+
+        box = [value if self.rank == 0 else None]
+        torch_dist.broadcast_object_list(box, src=0)
+        return box[0]
 
     def device(self, requested: str | None) -> str | None:
         """The device of this process: cuda:LOCAL_RANK on GPUs, else what was asked."""

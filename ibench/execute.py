@@ -147,7 +147,8 @@ class TaskRunner:
         for i, item in enumerate(loaded):
             if item.error is not None:
                 if self.strict:
-                    raise StrictStop(f"{item.error.path}: {item.error.reason}")
+                    raise StrictStop(f"{_where(item.request)}: {item.error.path}: "
+                                     f"{item.error.reason}")
                 records[i] = failed_record(item.request, "media_error",
                                            f"{item.error.path}: {item.error.reason}")
             else:
@@ -186,6 +187,17 @@ class TaskRunner:
         return list(self.model.rank(inputs))
 
     def _call_guarded(self, items: list[Loaded]) -> list[Any]:
+        """The model's outputs for a batch; under --strict the first failure stops the run,
+        naming the request."""
+        outputs = self._call_recovering(items)
+        if self.strict:
+            for item, output in zip(items, outputs, strict=True):
+                if isinstance(output, Exception):
+                    raise StrictStop(f"{_where(item.request)}: {type(output).__name__}: "
+                                     f"{output}") from output
+        return outputs
+
+    def _call_recovering(self, items: list[Loaded]) -> list[Any]:
         """Call the model; out of memory: halve the batch and retry both halves (the smaller
         size is kept for the rest of the task); another error: retry one by one, so only the
         culprit is recorded as a failure. Returns an output or an exception per item."""
@@ -196,20 +208,16 @@ class TaskRunner:
                 release_memory()
                 self.oom_events += 1
                 if len(items) == 1:
-                    if self.strict:
-                        raise
                     return [exc]
                 self.current = min(self.current, (len(items) + 1) // 2)
                 outputs: list[Any] = []
                 while len(outputs) < len(items):  # chunks follow the size as it shrinks
                     chunk = items[len(outputs) : len(outputs) + self.current]
-                    outputs += self._call_guarded(chunk)
+                    outputs += self._call_recovering(chunk)
                 return outputs
-            if self.strict:
-                raise
             if len(items) == 1:
                 return [exc]
-        return [out for item in items for out in self._call_guarded([item])]
+        return [out for item in items for out in self._call_recovering([item])]
 
     def _record(self, item: Loaded, output: Any) -> dict[str, Any]:
         if isinstance(output, Exception):
@@ -218,3 +226,8 @@ class TaskRunner:
         if self.task.mode == "generate":
             return generate_record(item.request, str(output))
         return rank_record(self.task, item.request, [float(s) for s in output])
+
+
+def _where(request: Request) -> str:
+    """Task, sample and template of a request, for messages."""
+    return f"{request.task} sample {request.sample_id} template {request.template_id}"

@@ -48,6 +48,10 @@ def rank_record(task: TaskSpec, request: Request, scores: list[float]) -> dict[s
             f"model returned {len(scores)} scores for {len(candidates)} candidates "
             f"(task {task.id}, sample {request.sample_id})"
         )
+    bad = [i for i, value in enumerate(scores) if math.isnan(value) or value == math.inf]
+    if bad:  # e.g. an fp16 overflow: never a confident prediction
+        return failed_record(request, "nan_score",
+                             f"candidate {candidates[bad[0]]!r} scored {scores[bad[0]]}")
     record = base_record(request)
     if task.rank is not None and task.rank.verbalizers is not None:
         n_pos = len(task.rank.verbalizers["positive"])

@@ -60,15 +60,15 @@ def build_leaderboard(run_paths: list[Path], include_reference: bool = True) -> 
     reference = dict(reference_rows())
     if include_reference:
         board.rows += [(name, with_average(values)) for name, values in reference.items()]
+    settings = []
     for path in run_paths:
         run, manifest = open_run(path)
+        settings.append((run.path.name, manifest["settings"]))
         metrics = read_json(run.metrics) if run.metrics.exists() else {"tasks": {}}
         values = {t: metrics["tasks"].get(t, {}).get("value") for t in HELD_OUT_ORDER}
         name = f"{run.path.name} ({manifest['settings'].get('model_alias')})"
         board.rows.append((name, with_average(values)))
-        present = [t for t in HELD_OUT_ORDER if values[t] is not None]
-        if len(present) < len(HELD_OUT_ORDER):
-            board.notes.append(f"{name}: {len(present)} of 13 held-out tasks, so no average")
+        board.notes += run_notes(name, manifest, metrics["tasks"])
         paper = PAPER_ROWS.get(str(manifest["settings"].get("model")))
         if paper and paper in reference:
             diff = {
@@ -77,7 +77,34 @@ def build_leaderboard(run_paths: list[Path], include_reference: bool = True) -> 
                 for t in HELD_OUT_ORDER
             }
             board.rows.append((f"  difference to {paper}", with_average(diff)))
+    for key in PROTOCOL_KEYS:
+        if len({json.dumps(s.get(key), sort_keys=True) for _, s in settings}) > 1:
+            board.notes.append(f"the runs differ in {key}: their rows are not directly comparable")
     return board
+
+
+def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any]) -> list[str]:
+    """What a reader must know before comparing a run's row with the paper's."""
+    notes = []
+    held_out = [t for t in HELD_OUT_ORDER if tasks.get(t, {}).get("value") is not None]
+    if len(held_out) < len(HELD_OUT_ORDER):
+        notes.append(f"{name}: {len(held_out)} of 13 held-out tasks scored, so no average")
+    if manifest.get("status") not in (None, "complete"):
+        notes.append(f"{name}: the run is {manifest['status']}")
+    limit = manifest["settings"].get("limit")
+    if limit is not None:
+        notes.append(f"{name}: --limit {limit}: a seeded subset, not the full split")
+    for task_id in HELD_OUT_ORDER:
+        entry = tasks.get(task_id, {})
+        if entry.get("status") == "not scored":
+            notes.append(f"{name}: {task_id} not scored: {entry.get('reason')}")
+        elif entry and entry.get("headline_is_zero_shot") is False:
+            notes.append(f"{name}: {task_id} is scored with template "
+                         f"{entry['headline_template']}, not the zero-shot prompt")
+        failed = sum(entry.get("failures", {}).values())
+        if failed:
+            notes.append(f"{name}: {task_id}: {failed} failed requests scored as wrong")
+    return notes
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -209,7 +236,13 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
         if not shared:
             continue
         pred_a, pred_b = _split_predictions(run_a, task), _split_predictions(run_b, task)
-        for ta, tb in _template_pairs(sorted(pred_a), sorted(pred_b)):
+        pairs = _template_pairs(sorted(pred_a), sorted(pred_b))
+        if not pairs:
+            listed = f"A: {', '.join(sorted(pred_a))}; B: {', '.join(sorted(pred_b))}"
+            out.warnings.append(f"{task}: the runs share no template ({listed}), not compared")
+        for ta, tb in pairs:
+            if ta != tb:
+                out.warnings.append(f"{task}: A's template {ta} compared with B's {tb}")
             try:
                 res_a = score(metric, [(s, refs_a[s]) for s in shared], pred_a[ta])
                 res_b = score(metric, [(s, refs_b[s]) for s in shared], pred_b[tb])

@@ -87,43 +87,74 @@ def append_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
 
 
 def read_lines(path: Path) -> Iterator[dict[str, Any]]:
-    """Read JSON lines lazily; a torn last line (a crash mid-write: no newline at its end) is
-    ignored, any other bad line fails."""
+    """Read JSON objects, one a line, lazily. A torn last line (a crash mid-write: no newline
+    at its end) is ignored; any other bad line is a RunError naming the file and line."""
     if not path.exists():
         return
-    with path.open("r", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                if not line.endswith("\n"):  # only the last line can lack its newline
+                record = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                if not raw.endswith(b"\n"):  # only the last line can lack its newline
                     return  # torn write of the batch in flight: it will be redone
                 raise RunError(f"{path}: line {number} is not valid JSON: {exc}") from exc
+            if not isinstance(record, dict):
+                raise RunError(f"{path}: line {number}: expected a JSON object")
+            yield record
 
 
-def repair_torn_tail(path: Path) -> None:
-    """Cut a torn last line left by a crash, so later appends start on a fresh line."""
+def _field(record: dict[str, Any], name: str, path: Path) -> str:
+    if name not in record:
+        raise RunError(f"{path}: a line for sample {record.get('sample_id')!r} has no "
+                       f"field '{name}'")
+    return str(record[name])
+
+
+def repair_torn_tail(path: Path, chunk: int = 1 << 16) -> None:
+    """Cut a torn last line left by a crash, so later appends start on a fresh line (reads
+    only the end of the file)."""
     if not path.exists() or path.stat().st_size == 0:
         return
     with path.open("rb+") as handle:
-        data = handle.read()
-        if data.endswith(b"\n"):
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
             return
-        handle.truncate(data.rfind(b"\n") + 1)
+        end = size
+        while end > 0:
+            start = max(0, end - chunk)
+            handle.seek(start)
+            block = handle.read(end - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                handle.truncate(start + cut + 1)
+                return
+            end = start
+        handle.truncate(0)
+
+
+# Statuses of requests that may succeed when tried again (a fixed file, a transient error).
+RETRYABLE = ("media_error", "model_error", "out_of_memory")
 
 
 def load_predictions(run: RunDir, task: str, keys: tuple[str, ...] | None = None
                      ) -> dict[tuple[str, str], dict[str, Any]]:
     """All prediction lines of a task across process parts, keyed by (sample id, template id).
 
-    When a key occurs twice (a batch redone after a crash), the last line wins. With `keys`,
-    only those fields of each line are kept (scoring needs a few; prompts are large).
+    When a key occurs twice (a batch redone after a crash, a failure retried on resume), an
+    "ok" line beats a failure and otherwise the later line wins. With `keys`, only those
+    fields of each line are kept (scoring needs a few; prompts are large).
     """
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for path in run.prediction_files(task):
         for record in read_lines(path):
-            key = (str(record["sample_id"]), str(record["template_id"]))
-            out[key] = record if keys is None else {k: record[k] for k in keys if k in record}
+            key = (_field(record, "sample_id", path), _field(record, "template_id", path))
+            status = _field(record, "status", path)
+            if status != "ok" and out.get(key, {}).get("status") == "ok":
+                continue
+            out[key] = record if keys is None else {
+                k: record[k] for k in (*keys, "status") if k in record}
     return out
 
 

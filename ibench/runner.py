@@ -31,13 +31,14 @@ from ibench.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_record, 
 from ibench.prompts import select_templates, task_family
 from ibench.records import Request, Sample
 from ibench.results import (
+    RETRYABLE,
     RunDir,
     RunError,
     append_lines,
+    load_predictions,
     load_references,
     merge_parts,
     read_json,
-    read_lines,
     repair_torn_tail,
     write_json,
 )
@@ -47,6 +48,7 @@ from ibench.templates import Family, Template
 # Settings that change the numbers: a run may only be continued when they are all equal.
 RESUME_KEYS = (
     "model",
+    "model_revision",
     "dtype",
     "qformer_instruction",
     "tasks",
@@ -57,6 +59,7 @@ RESUME_KEYS = (
     "data_root",
     "task_hashes",
     "template_hashes",
+    "data_fingerprints",
 )
 PACKAGES = ("torch", "transformers", "numpy", "pycocoevalcap", "decord", "pillow", "tokenizers")
 
@@ -81,6 +84,8 @@ class EvalOptions:
     run_name: str | None = None
     workers: int = 2
     group: ProcessGroup = field(default_factory=ProcessGroup)
+    whole_split: list[str] = field(default_factory=list)  # ids of the split asked for, if any
+    resume: bool = False
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -122,11 +127,14 @@ class EvalHooks:
 def default_run_name(options: EvalOptions, model_name: str) -> str:
     """A deterministic name from the settings, so the same command continues the same run."""
     slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in Path(model_name).name)
-    ids = [t.id for t in options.tasks]
+    ids = sorted(t.id for t in options.tasks)
     splits = {t.split for t in options.tasks}
-    scope = splits.pop() if len(splits) == 1 else "all"
     if len(ids) <= 3:
         scope = "+".join(ids)
+    elif ids == sorted(options.whole_split):
+        scope = splits.pop() if len(splits) == 1 else "all"
+    else:  # a hand-picked set: name it by its content so it never clashes with a full split
+        scope = f"{len(ids)}tasks-{hashlib.sha256(' '.join(ids).encode()).hexdigest()[:6]}"
     name = f"{slug}_{scope}_{options.templates}"
     if options.limit is not None:
         name += f"_limit{options.limit}"
@@ -161,6 +169,27 @@ def git_commit() -> str | None:
     return f"{commit}+dirty" if commit and dirty.stdout.strip() else commit
 
 
+def data_fingerprint(task: TaskSpec, root: Path, edge: int = 1 << 20) -> dict[str, str]:
+    """Per annotation file: its size and a sha256 of its first and last MiB. Cheap even for
+    multi-GB files, and it changes when a file is replaced, cut or extended (an edit in the
+    middle that keeps the size is not seen). Absent files are recorded as absent."""
+    out = {}
+    for role, rel in sorted(task.data.files.items()):
+        path = root / rel
+        if not path.is_file():
+            out[role] = "absent"
+            continue
+        size = path.stat().st_size
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            digest.update(handle.read(edge))
+            if size > edge:
+                handle.seek(max(edge, size - edge))
+                digest.update(handle.read(edge))
+        out[role] = f"{size}:{digest.hexdigest()[:16]}"
+    return out
+
+
 def package_versions() -> dict[str, str | None]:
     """Installed versions of the packages that can change results."""
     versions: dict[str, str | None] = {"python": platform.python_version()}
@@ -177,17 +206,19 @@ def build_settings(options: EvalOptions, model_info: dict[str, Any],
     """The settings part of the manifest (compared on resume)."""
     return {
         "model": model_info.get("model_id") or options.model,
+        "model_revision": model_info.get("revision"),
         "model_alias": options.model,
         "dtype": model_info.get("dtype"),
         "device": model_info.get("device"),
         "qformer_instruction": options.qformer_instruction,
-        "tasks": [t.id for t in options.tasks],
+        "tasks": sorted(t.id for t in options.tasks),
         "templates": options.templates,
         "limit": options.limit,
         "seed": options.seed,
         "frames": {t.id: options.frames or t.frames for t in options.tasks if t.media == "video"},
         "data_root": str(options.data_root.resolve()),
         "task_hashes": {t.id: file_hash(t.source) for t in options.tasks},
+        "data_fingerprints": {t.id: data_fingerprint(t, options.data_root) for t in options.tasks},
         "template_hashes": {
             t.id: file_hash(task_family(t, families).source) for t in options.tasks
         },
@@ -235,6 +266,9 @@ def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptio
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     session = {"started": now, "ended": None, "command": options.command,
                "batch_size": options.batch_size, "world_size": options.group.world}
+    if options.resume and not run.manifest.exists():
+        raise RunError(f"--resume: there is no run at {run.path} to continue (check --run-name "
+                       f"and --output)")
     if run.manifest.exists():
         manifest = read_json(run.manifest)
         diff = settings_differences(manifest.get("settings", {}), settings)
@@ -246,6 +280,8 @@ def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptio
             )
         manifest["sessions"].append(session)
         manifest["status"] = "running"
+        manifest["packages"] = package_versions()
+        manifest["model_info"] = model_info
     else:
         manifest = {
             "ibench_version": __version__,
@@ -344,20 +380,26 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
     """Run the requests of one task that are not done yet, streaming; append their lines."""
     templates = select_templates(task, families, options.templates)
     scan, problem = scan_task(task, options, templates, run)
+    group = options.group
+    decided = group.broadcast(problem)  # process 0 decides; the others follow
+    if decided and not problem:
+        problem = decided
+        scan = None
+    elif problem and not decided:
+        raise RunError(f"process {group.rank} sees other data than process 0: {problem}")
     if scan is None:
         if options.strict:
             raise StrictStop(problem)
         hooks.message(f"skipping {problem}")
         return TaskOutcome(task.id, "skipped", problem)
-    group = options.group
     part = "" if group.world == 1 else f"part-{group.rank}"
     out_path = run.predictions(task.id, part)
+    done = None
     if group.rank == 0:
         for path in run.prediction_files(task.id):
             repair_torn_tail(path)
-    group.barrier()  # every process sees the same finished requests
-    done = done_keys(run, task.id)
-    group.barrier()
+        done = done_keys(run, task.id)
+    done = group.broadcast(done)  # every process works from process 0's view of what is done
     done_requests = sum(1 for status in done.values() if status not in PLAN_FAILURES)
     todo = scan.requests - done_requests
     mine = len(range(group.rank, max(todo, 0), group.world))
@@ -397,25 +439,34 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
 
 
 def done_keys(run: RunDir, task: str) -> dict[tuple[str, str], str]:
-    """(sample id, template id) -> status of every line already in the task's predictions."""
+    """(sample id, template id) -> status of the requests already done. Failures that may
+    succeed when tried again (media, model, out of memory) are not done: a resume retries
+    them."""
     return {
-        (str(r["sample_id"]), str(r["template_id"])): str(r["status"])
-        for path in run.prediction_files(task)
-        for r in read_lines(path)
+        key: record["status"]
+        for key, record in load_predictions(run, task, ()).items()
+        if record["status"] not in RETRYABLE
     }
 
 
 def finish_manifest(run: RunDir, manifest: dict[str, Any], outcomes: list[TaskOutcome]) -> None:
-    """Record how each task went and close this session."""
+    """Record how each task went (request counts by status over the whole run, from the
+    prediction files) and close this session."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest["sessions"][-1]["ended"] = now
+    manifest["sessions"][-1]["tasks"] = {
+        o.task: {"batch_size": o.batch_size, "out_of_memory_retries": o.oom_events,
+                 "requests_run": o.requests} for o in outcomes if o.status == "ran"}
     for outcome in outcomes:
+        counts: dict[str, int] = {}
+        if outcome.status == "ran":
+            for record in load_predictions(run, outcome.task, ()).values():
+                counts[record["status"]] = counts.get(record["status"], 0) + 1
         manifest["tasks"][outcome.task] = {
             "status": outcome.status,
             "message": outcome.message,
             "batch_size": outcome.batch_size,
-            "out_of_memory_retries": outcome.oom_events,
-            "counts": outcome.counts,
+            "counts": dict(sorted(counts.items())),
         }
     skipped = [o for o in outcomes if o.status == "skipped"]
     manifest["status"] = "complete" if not skipped else "partial"
@@ -449,11 +500,14 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
     try:
         for task in options.tasks:
             outcomes.append(run_task(task, model, options, families, run, hooks))
-    except KeyboardInterrupt:
+    except BaseException as exc:
         if options.group.rank == 0:
-            manifest["status"] = "interrupted"
+            stopped = isinstance(exc, KeyboardInterrupt)
+            manifest["status"] = "interrupted" if stopped else "failed"
             manifest["sessions"][-1]["ended"] = dt.datetime.now(dt.UTC).isoformat(
                 timespec="seconds")
+            if not stopped:
+                manifest["sessions"][-1]["error"] = f"{type(exc).__name__}: {exc}"
             write_json(run.manifest, manifest)
         raise
     finally:

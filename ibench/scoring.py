@@ -21,24 +21,32 @@ TEXT_FIELDS = ("prediction", "status")
 REFERENCE_FIELDS = ("captions", "answers", "answer", "answer_index", "label")
 
 
-def template_results(run: RunDir, task_id: str, metric: str) -> dict[str, MetricResult]:
-    """One MetricResult per template the run has predictions for (in template id order)."""
+def template_results(run: RunDir, task_id: str, metric: str
+                     ) -> dict[str, MetricResult | MetricError]:
+    """One MetricResult per template the run has predictions for (in template id order), or
+    the MetricError that says why that template cannot be scored."""
     samples = list(load_references(run, task_id, REFERENCE_FIELDS).items())
     predictions = load_predictions(run, task_id, SCORED_FIELDS.get(metric, TEXT_FIELDS))
-    template_ids = sorted({template for _, template in predictions})
-    out = {}
-    for template in template_ids:
-        by_sample = {sid: rec for (sid, tid), rec in predictions.items() if tid == template}
-        out[template] = score(metric, samples, by_sample)
+    by_template: dict[str, dict[str, dict[str, Any]]] = {}
+    for (sid, tid), record in predictions.items():
+        by_template.setdefault(tid, {})[sid] = record
+    out: dict[str, MetricResult | MetricError] = {}
+    for template in sorted(by_template):
+        try:
+            out[template] = score(metric, samples, by_template[template])
+        except MetricError as exc:  # e.g. AUC over a subset with a single class
+            out[template] = exc
     return out
 
 
-def failure_counts(run: RunDir, task_id: str, template: str) -> dict[str, int]:
-    """How many requests of a template failed, by failure kind."""
-    predictions = load_predictions(run, task_id, ("status",))
-    kinds = Counter(r["status"] for (_, t), r in predictions.items() if t == template)
-    kinds.pop("ok", None)
-    return dict(sorted(kinds.items()))
+def failure_counts(run: RunDir, task_id: str) -> dict[str, dict[str, int]]:
+    """Per template: how many of the evaluated samples' requests failed, by failure kind."""
+    evaluated = set(load_references(run, task_id, ()))
+    counts: dict[str, Counter[str]] = {}
+    for (sid, tid), record in load_predictions(run, task_id, ()).items():
+        if sid in evaluated and record["status"] != "ok":
+            counts.setdefault(tid, Counter())[record["status"]] += 1
+    return {tid: dict(sorted(c.items())) for tid, c in counts.items()}
 
 
 def coverage(run: RunDir, task_id: str) -> float | None:
@@ -53,18 +61,28 @@ def coverage(run: RunDir, task_id: str) -> float | None:
 
 def summarise_task(run: RunDir, task_id: str, metric: str, headline: str | None,
                    n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict[str, Any]:
-    """metrics.json entry of one task: headline value with its interval, per template stats."""
+    """metrics.json entry of one task: headline value with its interval, per template stats.
+
+    The headline is the zero-shot template when the run has it, else the first template, and
+    `headline_is_zero_shot` says which.
+    """
     results = template_results(run, task_id, metric)
     if not results:
         return {"metric": metric, "status": "no predictions"}
-    per_template = {}
+    failures = failure_counts(run, task_id)
+    per_template: dict[str, dict[str, Any]] = {}
     for template, result in results.items():
+        if isinstance(result, MetricError):
+            per_template[template] = {"status": "not scored", "reason": str(result),
+                                      "failures": failures.get(template, {})}
+            continue
         interval = bootstrap_ci(result, n_resamples=n_resamples, seed=seed)
         per_template[template] = {
             "value": result.value,
             "ci95": [interval.low, interval.high],
             "n": result.n,
-            "failures": failure_counts(run, task_id, template),
+            "failures": failures.get(template, {}),
+            "failed_samples": result.failures,
             "extra": result.extra,
         }
         write_json(run.path / "scores" / f"{task_id}.{template}.json", result.to_dict())
@@ -73,11 +91,12 @@ def summarise_task(run: RunDir, task_id: str, metric: str, headline: str | None,
         "metric": metric,
         "metric_title": METRICS[metric].title,
         "headline_template": chosen,
+        "headline_is_zero_shot": chosen == headline,
         **per_template[chosen],
         "templates": per_template,
     }
-    if len(per_template) > 1:
-        values = [t["value"] for t in per_template.values()]
+    values = [t["value"] for t in per_template.values() if "value" in t]
+    if len(values) > 1:
         entry["across_templates"] = {
             "count": len(values),
             "mean": statistics.fmean(values),
@@ -101,11 +120,7 @@ def score_run(run: RunDir, tasks: dict[str, tuple[str, str | None]], n_resamples
     for task_id, (metric, headline) in tasks.items():
         if not run.references(task_id).exists():
             continue
-        try:
-            metrics["tasks"][task_id] = summarise_task(run, task_id, metric, headline,
-                                                       n_resamples, seed)
-        except MetricError as exc:  # e.g. AUC over a subset with a single class
-            metrics["tasks"][task_id] = {"metric": metric, "status": "not scored",
-                                         "reason": str(exc)}
+        metrics["tasks"][task_id] = summarise_task(run, task_id, metric, headline,
+                                                   n_resamples, seed)
     write_json(run.metrics, metrics)
     return metrics

@@ -75,3 +75,37 @@ def test_torn_last_line_is_dropped_and_repaired(tmp_path):
     repair_torn_tail(path)
     append_lines(path, [{"a": 4}])
     assert [r["a"] for r in read_lines(path)] == [1, 2, 4]
+
+
+def test_nan_scores_are_failures_not_predictions():
+    task = load_tasks()["vsr"]
+    request = Request("vsr", "1", "true_false-01", "p", "rank", Path("/x"),
+                      candidates=("yes", "true", "no", "false"))
+    record = rank_record(task, request, [-1.0, float("nan"), -2.0, -3.0])
+    assert record["status"] == "nan_score" and "'true'" in record["reason"]
+    assert record["prediction"] is None
+
+
+def test_damaged_lines_are_named(tmp_path):
+    from ibench.results import RunDir, RunError, load_predictions
+
+    path = tmp_path / "p.jsonl"
+    path.write_bytes('{"a": 1}\n{"a": "é'.encode()[:-1])  # torn inside a UTF-8 character
+    assert list(read_lines(path)) == [{"a": 1}]
+    path.write_text('{"a": 1}\nnot json\n{"a": 2}\n')
+    with pytest.raises(RunError, match="p.jsonl: line 2 is not valid JSON"):
+        list(read_lines(path))
+    run = RunDir(tmp_path / "run")
+    append_lines(run.predictions("gqa"), [{"template_id": "vqa-05", "status": "ok"}])
+    with pytest.raises(RunError, match="has no field 'sample_id'"):
+        load_predictions(run, "gqa")
+
+
+def test_ok_line_beats_an_older_or_newer_failure(tmp_path):
+    from ibench.results import RunDir, load_predictions
+
+    run = RunDir(tmp_path)
+    line = {"sample_id": "1", "template_id": "t"}
+    append_lines(run.predictions("gqa"), [{**line, "status": "ok", "prediction": "a"}])
+    append_lines(run.predictions("gqa", "part-0"), [{**line, "status": "media_error"}])
+    assert load_predictions(run, "gqa")[("1", "t")]["status"] == "ok"

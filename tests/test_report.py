@@ -73,3 +73,18 @@ def test_leaderboard_formats(tmp_path):
     # paper average over the 13 columns: InstructBLIP (FlanT5XL), hand-summed from Table 1
     values = dict(board.rows)["InstructBLIP (FlanT5XL)"]
     assert values["average"] == pytest.approx(742.0 / 13)  # 119.9+84.5+...+53.1
+
+
+def test_leaderboard_notes_what_a_reader_must_know(tmp_path):
+    run = make_run(tmp_path, "lim", A, LABELS, template="true_false-02",
+                   settings={"limit": 10})
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["tasks"]["vsr"]["headline_is_zero_shot"] = False
+    metrics["tasks"]["vsr"]["failures"] = {"media_error": 2}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    other = make_run(tmp_path, "full", A, LABELS)
+    notes = " | ".join(build_leaderboard([run, other]).notes)
+    assert "--limit 10: a seeded subset" in notes
+    assert "vsr is scored with template true_false-02, not the zero-shot prompt" in notes
+    assert "vsr: 2 failed requests scored as wrong" in notes
+    assert "the runs differ in limit" in notes

@@ -162,3 +162,46 @@ def test_unscorable_task_does_not_sink_the_run(pack, tmp_path):
     assert entry["status"] == "not scored" and "class" in entry["reason"]
     assert metrics["tasks"]["gqa"]["n"] == 1
     assert len(list(read_lines(run.predictions("hateful_memes")))) == 1
+
+
+def test_failures_are_retried_on_resume(pack, tmp_path):
+    from ibench.data import read_samples
+
+    sample = next(iter(read_samples(load_tasks()["gqa"], pack)))
+    saved = sample.media.read_bytes()
+    sample.media.unlink()
+    _, first, _ = evaluate(_options(pack, tmp_path, ["gqa"]), EvalHooks(),
+                           lambda *a, **k: StubModel())
+    assert first["tasks"]["gqa"]["failures"].get("media_error", 0) >= 1
+    sample.media.write_bytes(saved)  # the user fixes the data root, then resumes
+    run, again, _ = evaluate(_options(pack, tmp_path, ["gqa"]), EvalHooks(),
+                             lambda *a, **k: StubModel())
+    assert again["tasks"]["gqa"]["failures"] == {}
+    manifest = json.loads(run.manifest.read_text())
+    assert manifest["tasks"]["gqa"]["counts"] == {"ok": again["tasks"]["gqa"]["n"]}
+
+
+def test_changed_data_refuses_resume(pack, tmp_path):
+    evaluate(_options(pack, tmp_path, ["vsr"]), EvalHooks(), lambda *a, **k: StubModel())
+    path = pack / load_tasks()["vsr"].data.files["annotations"]
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
+    with pytest.raises(RunError, match="data_fingerprints"):
+        evaluate(_options(pack, tmp_path, ["vsr"]), EvalHooks(), lambda *a, **k: StubModel())
+
+
+def test_resume_of_a_run_that_does_not_exist(pack, tmp_path):
+    with pytest.raises(RunError, match="no run at .* to continue"):
+        evaluate(_options(pack, tmp_path, ["vsr"], resume=True), EvalHooks(),
+                 lambda *a, **k: StubModel())
+
+
+def test_strict_model_error_names_the_request(tmp_path, monkeypatch):
+    import ibench.execute as execute
+    from ibench.execute import StrictStop
+
+    monkeypatch.setattr(execute, "load_image", lambda path: object())
+    runner = TaskRunner(load_tasks()["gqa"], StubModel(poison="q2?"), tmp_path / "p.jsonl",
+                        batch_size=4, frames=None, strict=True)
+    with pytest.raises(StrictStop, match="gqa sample q2 template vqa-05: ValueError: bad token"):
+        runner.run(_requests(4))
