@@ -193,9 +193,13 @@ def _template_pairs(a: list[str], b: list[str]) -> list[tuple[str, str]]:
     return [(t, t) for t in a if t in b]
 
 
-def _split_predictions(run: RunDir, task: str) -> dict[str, dict[str, dict[str, Any]]]:
+def _split_predictions(run: RunDir, task: str, metric: str
+                       ) -> dict[str, dict[str, dict[str, Any]]]:
+    from ibench.scoring import SCORED_FIELDS, TEXT_FIELDS
+
     by_template: dict[str, dict[str, dict[str, Any]]] = {}
-    for (sid, tid), record in load_predictions(run, task).items():
+    fields = SCORED_FIELDS.get(metric, TEXT_FIELDS)
+    for (sid, tid), record in load_predictions(run, task, fields).items():
         by_template.setdefault(tid, {})[sid] = record
     return by_template
 
@@ -227,7 +231,10 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
             out.warnings.append(f"{task}: not scored in both runs, not compared")
             continue
         metric = met_a[task]["metric"]
-        refs_a, refs_b = load_references(run_a, task), load_references(run_b, task)
+        from ibench.scoring import REFERENCE_FIELDS
+
+        refs_a = load_references(run_a, task, REFERENCE_FIELDS)
+        refs_b = load_references(run_b, task, REFERENCE_FIELDS)
         shared = [sid for sid in refs_a if sid in refs_b]
         if len(shared) != len(refs_a) or len(shared) != len(refs_b):
             out.warnings.append(
@@ -235,7 +242,8 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
                 f"the {len(shared)} both scored")
         if not shared:
             continue
-        pred_a, pred_b = _split_predictions(run_a, task), _split_predictions(run_b, task)
+        pred_a = _split_predictions(run_a, task, metric)
+        pred_b = _split_predictions(run_b, task, metric)
         pairs = _template_pairs(sorted(pred_a), sorted(pred_b))
         if not pairs:
             listed = f"A: {', '.join(sorted(pred_a))}; B: {', '.join(sorted(pred_b))}"
