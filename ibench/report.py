@@ -13,6 +13,7 @@ from typing import Any
 from ibench.metrics import MetricError, PairedComparison, paired_bootstrap, score
 from ibench.resources import resource_dir
 from ibench.results import RunDir, load_predictions, load_references, open_run, read_json
+from ibench.scoring import REFERENCE_FIELDS, SCORED_FIELDS, TEXT_FIELDS
 from ibench.tasks import HELD_OUT_ORDER
 
 # Hub checkpoints that have a row in the paper's Table 1.
@@ -195,8 +196,6 @@ def _template_pairs(a: list[str], b: list[str]) -> list[tuple[str, str]]:
 
 def _split_predictions(run: RunDir, task: str, metric: str
                        ) -> dict[str, dict[str, dict[str, Any]]]:
-    from ibench.scoring import SCORED_FIELDS, TEXT_FIELDS
-
     by_template: dict[str, dict[str, dict[str, Any]]] = {}
     fields = SCORED_FIELDS.get(metric, TEXT_FIELDS)
     for (sid, tid), record in load_predictions(run, task, fields).items():
@@ -231,8 +230,6 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
             out.warnings.append(f"{task}: not scored in both runs, not compared")
             continue
         metric = met_a[task]["metric"]
-        from ibench.scoring import REFERENCE_FIELDS
-
         refs_a = load_references(run_a, task, REFERENCE_FIELDS)
         refs_b = load_references(run_b, task, REFERENCE_FIELDS)
         shared = [sid for sid in refs_a if sid in refs_b]
