@@ -6,37 +6,27 @@ list`) stays fast.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any
 
 from ibench.models.base import Model, ModelLoadError
 from ibench.models.zoo import ModelAlias, find_alias, list_aliases
 
 if TYPE_CHECKING:
-    from ibench.models.instructblip import InstructBlipFamilyModel
+    from ibench.models.loading import load_model
+    from ibench.models.tiny import make_tiny
 
 
-def load_model(
-    name: str,
-    *,
-    dtype: str | None = None,
-    device: str | None = None,
-    allow_pickle: bool = False,
-    qformer_instruction: bool = True,
-    trust_remote_code: bool = False,
-) -> InstructBlipFamilyModel:
-    """Load a model by alias, hub id or local directory (ibench.models.loading.load_model)."""
-    from ibench.models.loading import load_model as _load
+def __getattr__(name: str) -> Any:
+    """`load_model` and `make_tiny` import torch and transformers on first use."""
+    if name == "load_model":
+        from ibench.models.loading import load_model
 
-    return _load(name, dtype=dtype, device=device, allow_pickle=allow_pickle,
-                 qformer_instruction=qformer_instruction, trust_remote_code=trust_remote_code)
+        return load_model
+    if name == "make_tiny":
+        from ibench.models.tiny import make_tiny
 
-
-def make_tiny(kind: Literal["t5", "vicuna"], out_dir: str | Path, seed: int = 0) -> Path:
-    """Write a tiny random-weight checkpoint to out_dir (ibench.models.tiny.make_tiny)."""
-    from ibench.models.tiny import make_tiny as _make
-
-    return _make(kind, out_dir, seed=seed)
+        return make_tiny
+    raise AttributeError(f"module 'ibench.models' has no attribute {name!r}")
 
 
 __all__ = ["Model", "ModelAlias", "ModelLoadError", "find_alias", "list_aliases", "load_model",
