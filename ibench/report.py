@@ -13,7 +13,7 @@ from typing import Any
 from ibench.metrics import MetricError, PairedComparison, paired_bootstrap, score
 from ibench.resources import resource_dir
 from ibench.results import RunDir, load_predictions, load_references, open_run, read_json
-from ibench.scoring import REFERENCE_FIELDS, SCORED_FIELDS, TEXT_FIELDS
+from ibench.scoring import REFERENCE_FIELDS, SCORED_FIELDS, TEXT_FIELDS, clusters_of
 from ibench.tasks import HELD_OUT_ORDER
 
 # Hub checkpoints that have a row in the paper's Table 1.
@@ -251,7 +251,8 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
             try:
                 res_a = score(metric, [(s, refs_a[s]) for s in shared], pred_a[ta])
                 res_b = score(metric, [(s, refs_b[s]) for s in shared], pred_b[tb])
-                cmp = paired_bootstrap(res_a, res_b, n_resamples=n_resamples, seed=seed)
+                cmp = paired_bootstrap(res_a, res_b, n_resamples=n_resamples, seed=seed,
+                                       clusters=clusters_of(refs_a, list(res_a.per_sample)))
             except MetricError as exc:
                 out.warnings.append(f"{task}: cannot compare: {exc}")
                 continue

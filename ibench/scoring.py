@@ -18,7 +18,14 @@ SCORED_FIELDS = {
 }
 TEXT_FIELDS = ("prediction", "status")
 # The reference fields that metrics read (ibench.metrics.registry's conventions).
-REFERENCE_FIELDS = ("captions", "answers", "answer", "answer_index", "label")
+REFERENCE_FIELDS = ("captions", "answers", "answer", "answer_index", "label", "cluster")
+
+
+def clusters_of(references: dict[str, dict[str, Any]], ids: list[str]) -> list[str] | None:
+    """The cluster label of each sample (a reader sets `cluster` on correlated samples, e.g.
+    the rounds of one Visual Dialog dialog), or None when the task has none."""
+    labels = [references[sid].get("cluster") for sid in ids]
+    return None if any(label is None for label in labels) else [str(x) for x in labels]
 
 
 def template_results(run: RunDir, task_id: str, metric: str
@@ -70,19 +77,22 @@ def summarise_task(run: RunDir, task_id: str, metric: str, headline: str | None,
     if not results:
         return {"metric": metric, "status": "no predictions"}
     failures = failure_counts(run, task_id)
+    references = load_references(run, task_id, ("cluster",))
     per_template: dict[str, dict[str, Any]] = {}
     for template, result in results.items():
         if isinstance(result, MetricError):
             per_template[template] = {"status": "not scored", "reason": str(result),
                                       "failures": failures.get(template, {})}
             continue
-        interval = bootstrap_ci(result, n_resamples=n_resamples, seed=seed)
+        clusters = clusters_of(references, list(result.per_sample))
+        interval = bootstrap_ci(result, n_resamples=n_resamples, seed=seed, clusters=clusters)
         per_template[template] = {
             "value": result.value,
             "ci95": [interval.low, interval.high],
             "n": result.n,
             "failures": failures.get(template, {}),
             "failed_samples": result.failures,
+            "interval_resamples": "clusters" if clusters else "samples",
             "extra": result.extra,
         }
         write_json(run.path / "scores" / f"{task_id}.{template}.json", result.to_dict())

@@ -231,10 +231,10 @@ def test_visdial_rounds_history_and_options(tmp_path: Path, tasks: dict[str, Tas
     }
     assert samples[0].candidates == ("maybe", "yes", "no", "i can't tell")
     assert samples[2].candidates == ("20", "i can't tell", "maybe", "about 30")
-    assert [s.references for s in samples] == [
-        {"answer_index": 1},
-        {"answer_index": 0},
-        {"answer_index": 3},
+    assert [s.references for s in samples] == [  # one dialog: one cluster for the intervals
+        {"answer_index": 1, "cluster": "185565"},
+        {"answer_index": 0, "cluster": "185565"},
+        {"answer_index": 3, "cluster": "185565"},
     ]
 
 

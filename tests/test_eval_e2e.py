@@ -37,6 +37,8 @@ def test_held_out_tiny_t5(capsys, sample_pack, ibench_cache, tmp_path):
         low, high = entry["ci95"]
         assert low <= entry["value"] <= high
     assert "Zero-shot held-out leaderboard" in out and "InstructBLIP (FlanT5XL)" in out
+    assert metrics["visdial"]["interval_resamples"] == "clusters"  # whole dialogs
+    assert metrics["gqa"]["interval_resamples"] == "samples"
     lines = (tmp_path / "t5" / "predictions" / "msvd_qa.jsonl").read_text().splitlines()
     assert all(len(json.loads(line)["frames"]) == 4 for line in lines)
     manifest = json.loads((tmp_path / "t5" / "manifest.json").read_text())

@@ -70,7 +70,8 @@ def read_visdial(source: Source) -> Iterator[Sample]:
                 f"{image_id}_r{r}",
                 media,
                 {"question": question, "history": history(caption, done)},
-                {"answer_index": gt},
+                # the 10 rounds of a dialog are correlated: intervals resample whole dialogs
+                {"answer_index": gt, "cluster": str(image_id)},
                 candidates,
             )
             done.append((question, answer))

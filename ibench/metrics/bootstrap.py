@@ -14,7 +14,7 @@ below 1 - confidence about when the interval excludes zero. Identical runs give 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +99,24 @@ def _statistic(result: MetricResult) -> Callable[[np.ndarray], np.ndarray]:
     return lambda block: values[block].mean(axis=1)
 
 
+def _cluster_codes(result: MetricResult, clusters: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Cluster index of each sample (in the result's order) and the number of clusters."""
+    if result.corpus_level:
+        raise MetricError(f"{result.name}: a cluster bootstrap needs a mean-type metric")
+    if len(clusters) != len(result.per_sample):
+        raise MetricError(f"{len(clusters)} cluster labels for {len(result.per_sample)} samples")
+    names, codes = np.unique(np.asarray(clusters, dtype=str), return_inverse=True)
+    return codes, len(names)
+
+
+def _cluster_statistic(values: np.ndarray, codes: np.ndarray, n_clusters: int
+                       ) -> Callable[[np.ndarray], np.ndarray]:
+    """Map a (rows, clusters) block of resampled clusters to the mean over their samples."""
+    sums = np.bincount(codes, weights=values, minlength=n_clusters)
+    sizes = np.bincount(codes, minlength=n_clusters).astype(float)
+    return lambda block: sums[block].sum(axis=1) / sizes[block].sum(axis=1)
+
+
 def _strata(result: MetricResult) -> np.ndarray | None:
     """The resampling strata of a result (labels for ROC-AUC), or None."""
     return result.rescorer.strata if result.corpus_level and result.rescorer else None
@@ -137,11 +155,23 @@ def bootstrap_ci(
     n_resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = DEFAULT_SEED,
+    clusters: Sequence[str] | None = None,
 ) -> Interval:
-    """Percentile-bootstrap interval of a metric over its samples (seeded, deterministic)."""
+    """Percentile-bootstrap interval of a metric over its samples (seeded, deterministic).
+
+    With `clusters` (a label per sample, in the result's order), whole clusters are resampled:
+    the honest interval when samples come in correlated groups, such as the 10 rounds of a
+    Visual Dialog dialog (mean-type metrics only).
+    """
     _check(n_resamples, confidence)
     n = len(result.per_sample)
-    (values,) = _resampled(n, [_statistic(result)], _strata(result), n_resamples, seed)
+    if clusters is not None:
+        codes, n_clusters = _cluster_codes(result, clusters)
+        own = np.fromiter(result.per_sample.values(), dtype=float, count=n)
+        (values,) = _resampled(n_clusters, [_cluster_statistic(own, codes, n_clusters)], None,
+                               n_resamples, seed)
+    else:
+        (values,) = _resampled(n, [_statistic(result)], _strata(result), n_resamples, seed)
     low, high = _bounds(values, confidence)
     return Interval(result.name, result.value, low, high, confidence, n, n_resamples, seed)
 
@@ -152,8 +182,12 @@ def paired_bootstrap(
     n_resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = DEFAULT_SEED,
+    clusters: Sequence[str] | None = None,
 ) -> PairedComparison:
-    """Compare run B with run A on the same samples: B - A, its interval, p-value and flips."""
+    """Compare run B with run A on the same samples: B - A, its interval, p-value and flips.
+
+    `clusters` (a label per sample, in A's order) resamples whole clusters, as bootstrap_ci.
+    """
     _check(n_resamples, confidence)
     if result_a.name != result_b.name:
         raise MetricError(f"cannot compare {result_a.name} with {result_b.name}")
@@ -173,11 +207,23 @@ def paired_bootstrap(
         strata is not None and not np.array_equal(strata, strata_b[to_b])
     ):
         raise MetricError("runs A and B disagree on the sample labels")
-    stat_a = _statistic(result_a)
-    stat_b_own = _statistic(result_b)
-    diffs_a, diffs_b = _resampled(
-        len(ids), [stat_a, lambda block: stat_b_own(to_b[block])], strata, n_resamples, seed
-    )
+    if clusters is not None:
+        codes, n_clusters = _cluster_codes(result_a, clusters)
+        _cluster_codes(result_b, clusters)  # same checks for B
+        own_a = np.asarray([result_a.per_sample[sid] for sid in ids], dtype=float)
+        own_b = np.asarray([result_b.per_sample[sid] for sid in ids], dtype=float)
+        diffs_a, diffs_b = _resampled(
+            n_clusters,
+            [_cluster_statistic(own_a, codes, n_clusters),
+             _cluster_statistic(own_b, codes, n_clusters)],
+            None, n_resamples, seed,
+        )
+    else:
+        stat_a = _statistic(result_a)
+        stat_b_own = _statistic(result_b)
+        diffs_a, diffs_b = _resampled(
+            len(ids), [stat_a, lambda block: stat_b_own(to_b[block])], strata, n_resamples, seed
+        )
     diffs = diffs_b - diffs_a
     low, high = _bounds(diffs, confidence)
     far_side = min(int(np.sum(diffs <= 0)), int(np.sum(diffs >= 0)))
