@@ -42,12 +42,15 @@ class ProcessGroup:
         return box[0]
 
     def device(self, requested: str | None) -> str | None:
-        """The device of this process: cuda:LOCAL_RANK on GPUs, else what was asked."""
-        if requested is not None or not self.distributed:
+        """The device of this process: under torchrun, `cuda` (or nothing, on a GPU machine)
+        means this process's own GPU, cuda:LOCAL_RANK; anything else is taken as asked."""
+        if not self.distributed or requested not in (None, "cuda"):
             return requested
         import torch
 
-        return f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu"
+        if requested == "cuda" or torch.cuda.is_available():
+            return f"cuda:{self.local_rank}"
+        return "cpu"
 
 
 def from_environment() -> ProcessGroup:
