@@ -44,3 +44,12 @@ def test_two_processes_equal_one_and_resume_across_counts(sample_pack, ibench_ca
     assert again.returncode == 0, again.stderr
     assert f"gqa: {len(lines) // 2} requests already done" in again.stderr
     assert (tmp_path / "one" / "metrics.json").read_bytes() == metrics_one
+
+
+def test_each_torchrun_process_gets_its_own_gpu():
+    from ibench.dist import ProcessGroup
+
+    group = ProcessGroup(rank=3, world=4, local_rank=1)
+    assert group.device("cuda") == "cuda:1"
+    assert group.device("cpu") == "cpu" and group.device("cuda:0") == "cuda:0"
+    assert ProcessGroup().device("cuda") == "cuda"

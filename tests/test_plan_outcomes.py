@@ -110,11 +110,3 @@ def test_ok_line_beats_an_older_or_newer_failure(tmp_path):
     append_lines(run.predictions("gqa", "part-0"), [{**line, "status": "media_error"}])
     assert load_predictions(run, "gqa")[("1", "t")]["status"] == "ok"
 
-
-def test_each_torchrun_process_gets_its_own_gpu():
-    from ibench.dist import ProcessGroup
-
-    group = ProcessGroup(rank=3, world=4, local_rank=1)
-    assert group.device("cuda") == "cuda:1"
-    assert group.device("cpu") == "cpu" and group.device("cuda:0") == "cuda:0"
-    assert ProcessGroup().device("cuda") == "cuda"
