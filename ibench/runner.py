@@ -486,9 +486,13 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
     families = load_families()
     for task in options.tasks:  # a bad --templates value fails before the model loads
         select_templates(task, families, options.templates)
-    model = loader(options.model, dtype=options.dtype,
-                   device=options.group.device(options.device),
+    group = options.group
+    if group.rank != 0:  # process 0 loads first: it alone builds a missing tiny checkpoint
+        group.barrier()
+    model = loader(options.model, dtype=options.dtype, device=group.device(options.device),
                    qformer_instruction=options.qformer_instruction)
+    if group.rank == 0:
+        group.barrier()
     info = model.info()
     settings = build_settings(options, info, families)
     run = RunDir(options.output / (options.run_name or default_run_name(options, options.model)))
@@ -514,6 +518,7 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
         _restore_signal(previous)
     options.group.barrier()  # all parts written before process 0 merges and scores
     if options.group.rank != 0:
+        options.group.barrier()  # wait for process 0, so all leave the group together
         return run, {}, outcomes
     for outcome in outcomes:
         if outcome.status == "ran":
@@ -527,6 +532,7 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
     metrics = score_run(run, headlines, seed=options.seed)
     finish_manifest(run, manifest, outcomes)
     run.leaderboard.write_text(render_board(build_leaderboard([run.path]), "md"), encoding="utf-8")
+    options.group.barrier()
     return run, metrics, outcomes
 
 

@@ -292,9 +292,16 @@ def make_tiny(kind: TinyKind, out_dir: str | Path, seed: int = 0) -> Path:
         num_query_tokens=model.config.num_query_tokens,
     )
     processor.save_pretrained(out)
+    missing = [name for name in _REQUIRED if not (out / name).is_file()]
+    if missing:  # transformers writes weights on distributed rank 0 only
+        raise RuntimeError(f"{out}: save_pretrained wrote no {', '.join(missing)} (is this a "
+                           "distributed process other than rank 0?)")
     marker = {"kind": kind, "seed": seed, "recipe_version": TINY_RECIPE_VERSION}
     (out / _MARKER).write_text(json.dumps(marker, indent=1) + "\n")
     return out
+
+
+_REQUIRED = ("config.json", "model.safetensors")
 
 
 def cache_root() -> Path:
@@ -309,7 +316,9 @@ def _is_current(path: Path, kind: TinyKind) -> bool:
         marker = json.loads((path / _MARKER).read_text())
     except (OSError, ValueError):
         return False
-    return marker.get("kind") == kind and marker.get("recipe_version") == TINY_RECIPE_VERSION
+    complete = all((path / name).is_file() for name in _REQUIRED)
+    return complete and marker.get("kind") == kind and (
+        marker.get("recipe_version") == TINY_RECIPE_VERSION)
 
 
 def ensure_tiny(kind: TinyKind, cache_dir: str | Path | None = None) -> Path:
