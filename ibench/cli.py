@@ -14,7 +14,7 @@ from ibench.mixture import MixtureError, load_sizes, sqrt_mixture
 from ibench.names import UnknownNameError, resolve_name
 from ibench.prompts import task_family, zero_shot_template
 from ibench.report import Board, build_leaderboard, render_board
-from ibench.tasks import load_tasks, select_tasks
+from ibench.tasks import decoding_rows, load_tasks, select_tasks
 from ibench.templates import load_families, render
 
 EXIT_BAD_NAME = 2
@@ -85,6 +85,10 @@ def tasks_show(name: str, as_json: bool) -> None:
     record["metric_definition"] = metric.definition
     record["metric_on_failure"] = metric.on_failure
     record["zero_shot_template"] = template.id
+    if task.generation:
+        record["generation_effective"] = {
+            arch: asdict(task.generation_settings(arch))
+            for arch in ("encoder-decoder", "decoder-only")}
     if as_json:
         print_json(record)
         return
@@ -101,7 +105,7 @@ def tasks_show(name: str, as_json: bool) -> None:
         ("mode", task.mode),
     ]
     if task.generation:
-        lines.append(("decoding", ", ".join(f"{k}={v}" for k, v in task.generation.items())))
+        lines.append(("decoding", "LAVIS's generate arguments, see the table below"))
     if task.rank:
         detail = f"candidates: {task.rank.candidates}, aggregation: {task.rank.aggregation}"
         if task.rank.verbalizers:
@@ -118,6 +122,10 @@ def tasks_show(name: str, as_json: bool) -> None:
         ("failed samples", metric.on_failure),
     ]
     print_table(None, ["setting", "value"], lines)
+    if task.generation:
+        print_table("Decoding (LAVIS's arguments; new tokens as transformers 4.33 counted them)",
+                    ["argument", "value", "FlanT5 (enc-dec)", "Vicuna (dec-only)", "source"],
+                    decoding_rows(task))
     if task.reference:
         print_table("Paper's published numbers", ["model", task.metric],
                     [[m, f"{v:.1f}"] for m, v in task.reference.items()])

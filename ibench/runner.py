@@ -18,7 +18,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from ibench.templates import Family, Template
 # Settings that change the numbers: a run may only be continued when they are all equal.
 RESUME_KEYS = (
     "model",
+    "stop_token_ids",
     "model_revision",
     "dtype",
     "qformer_instruction",
@@ -222,7 +223,15 @@ def build_settings(options: EvalOptions, model_info: dict[str, Any],
         "template_hashes": {
             t.id: file_hash(task_family(t, families).source) for t in options.tasks
         },
-        "decoding": {t.id: t.generation for t in options.tasks if t.generation},
+        "decoding": {
+            t.id: {
+                "lavis": {k: v for k, v in t.generation.items() if k != "sources"},
+                "effective": asdict(t.generation_settings(model_info["architecture"]))
+                if model_info.get("architecture") else None,
+            }
+            for t in options.tasks if t.generation
+        },
+        "stop_token_ids": model_info.get("stop_token_ids"),
         "ranking": {
             t.id: {"candidates": t.rank.candidates, "aggregation": t.rank.aggregation}
             for t in options.tasks

@@ -105,14 +105,28 @@ class TaskSpec:
     source: Path | None = None
 
     def generation_settings(self, architecture: Architecture) -> GenerationSettings:
-        """Resolve decoding settings for one architecture (length penalty differs, protocol 3)."""
+        """LAVIS's decoding arguments resolved for one architecture, in new tokens.
+
+        The task file holds LAVIS's numbers (protocol.md section 3), counted as transformers
+        4.33 (the version LAVIS ran) counted them: `max_length` is new tokens for both
+        architectures (FlanT5: LAVIS passes it as max_new_tokens; Vicuna: generation from
+        inputs_embeds only, so nothing else is counted); `min_length` counts FlanT5's decoder
+        start token (min_length=1 allows an empty answer, 10 means 9 new tokens) but only new
+        tokens for Vicuna. The length penalty may differ per architecture.
+        """
         if self.generation is None:
             raise TaskError(f"task {self.id} has no generation settings (mode {self.mode})")
-        values = dict(self.generation)
-        penalty = values.get("length_penalty", 1.0)
+        gen = self.generation
+        penalty = gen["length_penalty"]
         if isinstance(penalty, dict):
-            values["length_penalty"] = penalty[architecture]
-        return GenerationSettings(**{k: v for k, v in values.items()})
+            penalty = penalty[architecture]
+        min_length = int(gen["min_length"])
+        min_new = max(0, min_length - 1) if architecture == "encoder-decoder" else min_length
+        return GenerationSettings(
+            num_beams=int(gen["num_beams"]), max_new_tokens=int(gen["max_length"]),
+            min_new_tokens=min_new, length_penalty=float(penalty),
+            repetition_penalty=float(gen["repetition_penalty"]),
+        )
 
 
 # ---------------------------------------------------------------------------- validation helpers
@@ -135,13 +149,17 @@ _TOP_KEYS = {
     "train_size": False,
     "decisions": False,
 }
+# LAVIS's own argument names (its generate / predict_answers), each with a written source.
 _GENERATION_KEYS = {
     "num_beams": int,
-    "max_new_tokens": int,
-    "min_new_tokens": int,
+    "max_length": int,
+    "min_length": int,
     "length_penalty": (int, float, dict),
     "repetition_penalty": (int, float),
+    "sources": dict,
 }
+GENERATION_VALUES = ("num_beams", "max_length", "min_length", "length_penalty",
+                     "repetition_penalty")
 
 
 class _Checker:
@@ -241,6 +259,17 @@ def _parse_generation(c: _Checker, raw: Any) -> dict[str, Any]:
         expected = _GENERATION_KEYS[key]
         if not isinstance(value, expected) or isinstance(value, bool):
             raise c.fail(f"generation.{key}", f"has the wrong type ({value!r})")
+    for key in (*GENERATION_VALUES, "sources"):
+        if key not in gen:
+            raise c.fail(f"generation.{key}", "is missing (every decoding value and its source)")
+    sources = gen["sources"]
+    if set(sources) != set(GENERATION_VALUES):
+        raise c.fail("generation.sources",
+                     f"must name the source of exactly {', '.join(GENERATION_VALUES)}")
+    for key, text in sources.items():
+        c.text(text, f"generation.sources.{key}")
+    if gen["num_beams"] < 1 or gen["max_length"] < 1 or gen["min_length"] < 0:
+        raise c.fail("generation", "num_beams and max_length must be >= 1, min_length >= 0")
     penalty = gen.get("length_penalty")
     if isinstance(penalty, dict):
         if set(penalty) != {"encoder-decoder", "decoder-only"}:
@@ -406,3 +435,31 @@ def _order_key(task: TaskSpec) -> tuple[int, int, str]:
     if task.id in HELD_OUT_ORDER:
         return (1, HELD_OUT_ORDER.index(task.id), task.id)
     return (0, 0, task.id)
+
+
+def decoding_rows(task: TaskSpec) -> list[list[str]]:
+    """Per LAVIS decoding argument: its value, what it means for each architecture (new
+    tokens), and where it comes from (`ibench tasks show`)."""
+    if task.generation is None:
+        return []
+    gen = task.generation
+    eff = {arch: task.generation_settings(arch) for arch in ("encoder-decoder", "decoder-only")}
+
+    def effective(key: str, arch: str) -> str:
+        settings = eff[arch]
+        return {
+            "num_beams": f"{settings.num_beams} beams",
+            "max_length": f"max {settings.max_new_tokens} new tokens",
+            "min_length": f"min {settings.min_new_tokens} new tokens",
+            "length_penalty": f"{settings.length_penalty:g}",
+            "repetition_penalty": f"{settings.repetition_penalty:g} (generated tokens)",
+        }[key]
+
+    rows = []
+    for key in GENERATION_VALUES:
+        value = gen[key]
+        shown = (", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict)
+                 else str(value))
+        rows.append([key, shown, effective(key, "encoder-decoder"),
+                     effective(key, "decoder-only"), gen["sources"][key]])
+    return rows

@@ -53,11 +53,33 @@ def test_tokenizer_special_ids(tiny_dirs):
     assert (t5.pad_token_id, t5.eos_token_id, t5.unk_token_id) == (0, 1, 2)
     assert t5("a red bus")["input_ids"][-1] == 1
     llama = AutoTokenizer.from_pretrained(tiny_dirs["vicuna"])
-    assert (llama.bos_token_id, llama.eos_token_id) == (1, 2)
-    assert llama("a red bus")["input_ids"][0] == 1
-    assert llama.decode(llama("a red bus")["input_ids"], skip_special_tokens=True) == "a red bus"
+    # As transformers' conversion script builds the Salesforce Vicuna tokenizer (following
+    # LAVIS): LLaMA ids <unk>=0 <s>=1 </s>=2, bos_token = unk_token = "</s>", [PAD] added
+    # right after the vocabulary (32000 of 32,001 there).
+    assert llama.convert_ids_to_tokens([0, 1, 2]) == ["<unk>", "<s>", "</s>"]
+    assert (llama.bos_token, llama.eos_token, llama.unk_token) == ("</s>", "</s>", "</s>")
+    assert (llama.bos_token_id, llama.eos_token_id, llama.unk_token_id) == (2, 2, 2)
+    assert llama.pad_token == "[PAD]"
+    assert llama.pad_token_id == llama.convert_tokens_to_ids("<image>") - 1
+    ids = llama("a red bus")["input_ids"]
+    assert ids[0] == 2 and 2 not in ids[1:]  # every prompt starts with </s>
+    assert llama.decode(ids, skip_special_tokens=True) == "a red bus"
     assert all(len(llama(w, add_special_tokens=False)["input_ids"]) == 1
                for w in ("yes", "no", "red", "two", "dog", "tennis"))
+
+
+def test_vicuna_configs_carry_the_real_inconsistency(tiny_dirs):
+    import json
+
+    config = json.loads((tiny_dirs["vicuna"] / "config.json").read_text())
+    text = config["text_config"]
+    # the LLaMA v1 config the conversion script loads: eos_token_id 1 is <s>, not </s>
+    assert (text["bos_token_id"], text["eos_token_id"], text["pad_token_id"]) == (0, 1, -1)
+    pad_id = json.loads((tiny_dirs["vicuna"] / "tokenizer.json").read_text())
+    pad_id = next(t["id"] for t in pad_id["added_tokens"] if t["content"] == "[PAD]")
+    assert text["vocab_size"] == pad_id + 2  # the vocabulary, [PAD], then <image>
+    generation = json.loads((tiny_dirs["vicuna"] / "generation_config.json").read_text())
+    assert (generation["bos_token_id"], generation["eos_token_id"]) == (1, 2)
 
 
 def test_qformer_tokenizer_is_bert_base_uncased(tiny_dirs):

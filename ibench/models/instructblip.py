@@ -114,6 +114,11 @@ class InstructBlipFamilyModel:
             "device": str(self.device),
             "qformer_instruction": self.qformer_instruction,
             "num_query_tokens": int(self.hf.query_tokens.shape[1]),
+            "stop_token_ids": self.stop_token_ids(),
+            "stop_tokens": self.tokenizer.convert_ids_to_tokens(self.stop_token_ids()),
+            "pad_token_id": self._pad_id(),
+            "prompt_prefix_token": (self.tokenizer.convert_ids_to_tokens(
+                self.prompt_ids("a")[:1])[0] if self.architecture == "decoder-only" else None),
             "parameters": sum(p.numel() for p in self.hf.parameters()),
         }
 
@@ -219,14 +224,48 @@ class InstructBlipFamilyModel:
             mask[i, span] = 1
         return batch, mask
 
-    def _special_ids(self) -> dict[str, int]:
-        """eos and pad ids for generate (pad falls back to eos, as LLaMA has none)."""
-        cfg = self.lm.generation_config
-        eos = cfg.eos_token_id if cfg.eos_token_id is not None else self.tokenizer.eos_token_id
+    def stop_token_ids(self) -> list[int]:
+        """The ids that end a generated answer: the tokenizer's eos plus whatever the
+        checkpoint's generation_config.json lists, never `<s>`.
+
+        The Salesforce Vicuna checkpoints' text_config says eos_token_id 1, which is `<s>`
+        (LAVIS issue 509); LAVIS stops on its tokenizer's `</s>` (id 2), and so does ibench.
+        The language model's own generation config is derived from that text_config, so it is
+        not consulted.
+        """
+        ids = [self.tokenizer.eos_token_id]
+        listed = getattr(self.hf, "generation_config", None)
+        listed = None if listed is None else listed.eos_token_id
+        ids += listed if isinstance(listed, list) else [listed]
+        vocab = self.lm.get_input_embeddings().num_embeddings
+        out = []
+        for tid in ids:
+            if tid is None or not 0 <= int(tid) < vocab or int(tid) in out:
+                continue
+            if self.tokenizer.convert_ids_to_tokens(int(tid)) == "<s>":
+                continue
+            out.append(int(tid))
+        if not out:
+            raise ValueError(f"{self.name}: neither the tokenizer nor the generation config "
+                             "names an end-of-sequence token to stop generation on")
+        return out
+
+    def _pad_id(self) -> int:
+        """What pads finished beams and short rows: the tokenizer's pad ([PAD] on Vicuna,
+        <pad> on T5), else the first stop id."""
         pad = self.tokenizer.pad_token_id
-        if pad is None:
-            pad = cfg.pad_token_id if cfg.pad_token_id is not None else eos
-        return {"eos_token_id": eos, "pad_token_id": pad}
+        vocab = self.lm.get_input_embeddings().num_embeddings
+        return int(pad) if pad is not None and 0 <= pad < vocab else self.stop_token_ids()[0]
+
+    def _decode(self, out: torch.Tensor) -> list[str]:
+        """Generated ids to stripped text. For decoder-only models, id 0 becomes the eos
+        first (LAVIS blip2_vicuna_instruct.generate: `outputs[outputs == 0] = 2`), so a
+        generated `<unk>` never reaches an answer; special tokens ([PAD], </s>) are dropped."""
+        if self.architecture == "decoder-only" and (
+                self.tokenizer.convert_ids_to_tokens(0) == "<unk>"):
+            out = out.masked_fill(out == 0, self.stop_token_ids()[0])
+        texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
+        return [t.strip() for t in texts]
 
     @torch.no_grad()
     def generate(self, inputs: Sequence[ModelInput], settings: GenerationSettings) -> list[str]:
@@ -240,20 +279,23 @@ class InstructBlipFamilyModel:
             max_new_tokens=settings.max_new_tokens, min_new_tokens=settings.min_new_tokens,
             length_penalty=settings.length_penalty, repetition_penalty=1.0,
             logits_processor=_repetition_penalty(settings.repetition_penalty),
-            **self._special_ids(),
+            eos_token_id=self.stop_token_ids(), pad_token_id=self._pad_id(),
         )
-        texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
-        return [t.strip() for t in texts]
+        return self._decode(out)
 
     # ---- rank -----------------------------------------------------------------------------
 
     def candidate_ids(self, candidate: str) -> list[int]:
-        """A candidate's scored tokens: with T5's closing `</s>`; for decoder-only without BOS
-        or EOS, tokenized on its own (a LLaMA-style tokenizer gives it its leading-space form,
-        `▁yes`, as the LAVIS per-candidate tokenization does), then appended to the prompt ids."""
+        """A candidate's scored tokens. T5: with its closing `</s>`. Decoder-only: tokenized
+        on its own with the tokenizer's specials, then its leading special token dropped, as
+        LAVIS's `concat_text_input_output` drops `output_ids[1:]` (on the Vicuna checkpoints
+        that token is `</s>`, their bos); no eos is added. The candidate keeps its
+        leading-space form (`▁yes`), as LAVIS's per-candidate tokenization gives it."""
+        ids = self.tokenizer(candidate, add_special_tokens=True)["input_ids"]
         if self.architecture == "encoder-decoder":
-            return self.tokenizer(candidate, add_special_tokens=True)["input_ids"]
-        return self.tokenizer(candidate, add_special_tokens=False)["input_ids"]
+            return ids
+        bos = self.tokenizer.bos_token_id
+        return ids[1:] if bos is not None and ids and ids[0] == bos else ids
 
     @torch.no_grad()
     def rank(
@@ -262,9 +304,7 @@ class InstructBlipFamilyModel:
         """Summed log-likelihood of each input's candidates; prefix run once per input."""
         if not inputs:
             return []
-        pad_id = self._special_ids()["pad_token_id"]
-        if pad_id is None or pad_id >= self.lm.get_input_embeddings().num_embeddings:
-            pad_id = 0  # fed after a candidate's last token: any valid id does
+        pad_id = self._pad_id()  # fed after a candidate's last token: any valid id does
         scores = []
         for item, prefix in zip(inputs, self.prefix_embeds(inputs), strict=True):
             if not item.candidates:

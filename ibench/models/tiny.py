@@ -19,9 +19,10 @@ from typing import Literal
 TinyKind = Literal["t5", "vicuna"]
 
 # Bump when the recipe changes: cached tiny checkpoints with another version are rebuilt.
-TINY_RECIPE_VERSION = 1
+TINY_RECIPE_VERSION = 2
 _MARKER = "ibench_tiny.json"
 IMAGE_TOKEN = "<image>"
+VICUNA_PAD = "[PAD]"
 
 IMAGE_SIZE = 32
 NUM_QUERY_TOKENS = 16
@@ -138,15 +139,23 @@ def build_lm_tokenizer(kind: TinyKind):
         )
         names = {"pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"}
     elif kind == "vicuna":
+        # The Salesforce Vicuna checkpoints' tokenizer, as transformers' conversion script
+        # (convert_instructblip_original_to_pytorch.py) builds it following LAVIS: the LLaMA
+        # vocabulary (<unk>=0, <s>=1, </s>=2) with bos_token="</s>" and unk_token="</s>", so
+        # every prompt starts with </s> (id 2), and an added [PAD] after the vocabulary
+        # (id 32000 there, vocabulary 32,001).
         tok = _bpe_tokenizer(["<unk>", "<s>", "</s>"], "first", 1000)
         tok.post_processor = processors.TemplateProcessing(
-            single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", 1)]
+            single="</s> $A", pair="</s> $A </s> $B", special_tokens=[("</s>", 2)]
         )
-        names = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
-                 "pad_token": "<unk>"}
+        names = {"bos_token": "</s>", "eos_token": "</s>", "unk_token": "</s>"}
     else:
         raise ValueError(f"unknown tiny kind {kind!r}: expected 't5' or 'vicuna'")
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, **names)
+    if kind == "vicuna":
+        fast.add_special_tokens({"pad_token": VICUNA_PAD})
+    # transformers' InstructBlipProcessor adds <image> (the query-token placeholder) after the
+    # vocabulary when the tokenizer has none; ibench never feeds it (it assembles embeddings).
     fast.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
     return fast
 
@@ -200,10 +209,15 @@ def _text_config(kind: TinyKind, vocab_size: int, hidden: int, layers: int):
             feed_forward_proj="gated-gelu", tie_word_embeddings=False,
             pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, dropout_rate=0.0,
         )
+    # The Salesforce Vicuna checkpoints' text_config comes from the LLaMA v1 config that
+    # the conversion script loads (decapoda-research/llama-7b-hf, as Vicuna v1.1's own
+    # config.json): bos_token_id 0, eos_token_id 1 (that is <s>, not </s>), pad_token_id -1,
+    # a known inconsistency (LAVIS issue 509). The tiny model carries it so that tests fail on
+    # code that trusts it.
     return LlamaConfig(
         vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden,
         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
-        max_position_embeddings=1024, bos_token_id=1, eos_token_id=2, pad_token_id=0,
+        max_position_embeddings=1024, bos_token_id=0, eos_token_id=1, pad_token_id=-1,
         tie_word_embeddings=False, initializer_range=0.2,
     )
 
@@ -286,6 +300,12 @@ def make_tiny(kind: TinyKind, out_dir: str | Path, seed: int = 0) -> Path:
     out = Path(out_dir)
     model, image_processor, lm_tok, qformer_tok = build_tiny(kind, seed)
     out.mkdir(parents=True, exist_ok=True)
+    if kind == "vicuna":
+        # Vicuna v1.1's generation_config.json (LAVIS issue 509): the ids of the tokenizer,
+        # </s> = 2, unlike the text_config's eos_token_id 1.
+        from transformers import GenerationConfig
+
+        model.generation_config = GenerationConfig(bos_token_id=1, eos_token_id=2, pad_token_id=0)
     model.save_pretrained(out, safe_serialization=True)
     processor = InstructBlipProcessor(
         image_processor=image_processor, tokenizer=lm_tok, qformer_tokenizer=qformer_tok,
