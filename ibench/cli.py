@@ -10,7 +10,7 @@ import click
 
 from ibench import __version__
 from ibench.display import console, print_json, print_table
-from ibench.mixture import MixtureError, load_sizes, sqrt_mixture
+from ibench.mixture import MixtureError, load_sizes, sqrt_mixture, task_sizes
 from ibench.names import UnknownNameError, resolve_name
 from ibench.prompts import task_family, zero_shot_template
 from ibench.report import Board, build_leaderboard, render_board
@@ -35,7 +35,8 @@ def tasks() -> None:
 
 
 @tasks.command("list")
-@click.option("--split", type=click.Choice(["held-in", "held-out", "all"]), default="all")
+@click.option("--split", type=click.Choice(["held-in", "held-out", "server", "all"]),
+              default="all")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def tasks_list(split: str, as_json: bool) -> None:
     """List tasks with their mode and metric."""
@@ -245,13 +246,7 @@ def data_mixture(split: str, task_names: str | None, sizes_file: Path | None,
     if sizes_file is not None:
         sizes = load_sizes(sizes_file)
     else:
-        chosen = select_tasks(load_tasks(), split, _split_names(task_names))
-        missing = [t.id for t in chosen if t.train_size is None]
-        if missing:
-            raise MixtureError(
-                f"no train size in the task files of {', '.join(missing)}; pass --sizes FILE"
-            )
-        sizes = {t.id: t.train_size for t in chosen if t.train_size is not None}
+        sizes = task_sizes(select_tasks(load_tasks(), split, _split_names(task_names)))
     probs = sqrt_mixture(sizes)
     if as_json:
         print_json({name: {"size": sizes[name], "probability": p} for name, p in probs.items()})
@@ -268,7 +263,8 @@ def _split_names(text: str | None) -> list[str] | None:
 @data.command("check")
 @click.option("--data-root", type=click.Path(path_type=Path), required=True)
 @click.option("--tasks", "task_names", default=None, help="Comma-separated task ids (default all).")
-@click.option("--split", type=click.Choice(["held-in", "held-out", "all"]), default="all")
+@click.option("--split", type=click.Choice(["held-in", "held-out", "server", "all"]),
+              default="all")
 @click.option("--full", is_flag=True, help="Check every media file, not a sample.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def data_check(data_root: Path, task_names: str | None, split: str, full: bool,
@@ -313,7 +309,8 @@ def data_sample_pack(directory: Path, per_task: int, seed: int) -> None:
     from ibench.data.samplepack import write_sample_pack
 
     counts = write_sample_pack(directory, per_task=per_task, seed=seed)
-    click.echo(f"wrote {len(counts)} datasets ({sum(counts.values())} samples) to {directory}")
+    click.echo(f"wrote the data of {len(counts)} tasks ({sum(counts.values())} samples) to "
+               f"{directory}")
 
 
 # ------------------------------------------------------------------------------------ models
@@ -371,8 +368,10 @@ class BatchSize(click.ParamType):
 
 @cli.command("eval")
 @click.option("--model", required=True, help="Alias (ibench models list), hub id or local dir.")
-@click.option("--split", type=click.Choice(["held-in", "held-out", "all"]), default="held-out",
-              show_default=True)
+@click.option("--split", type=click.Choice(["held-in", "held-out", "server", "all"]),
+              default="held-out", show_default=True,
+              help="server: splits scored only by a server (VizWiz test-dev): writes the file "
+                   "to upload.")
 @click.option("--tasks", "task_names", default=None, help="Comma-separated task ids.")
 @click.option("--templates", default="eval", show_default=True,
               help="eval (zero-shot prompt), all, a count K (first K), or a template id.")

@@ -65,6 +65,12 @@ def print_metrics(run: RunDir, metrics: dict[str, Any], outcomes: list[TaskOutco
     rows = []
     for outcome in outcomes:
         entry = metrics.get("tasks", {}).get(outcome.task)
+        if entry and entry.get("status") == "submission":
+            failed = sum(entry["failures"].values())
+            rows.append([outcome.task, "server", "-", "-", entry["n"],
+                         f"{entry['file']} for the {entry['format']} server"
+                         + (f" ({failed} failed, written empty)" if failed else "")])
+            continue
         if outcome.status == "skipped" or not entry or "value" not in entry:
             why = "skipped: data missing or unusable" if outcome.status == "skipped" else (
                 f"not scored: {entry.get('reason', 'no predictions')}" if entry else

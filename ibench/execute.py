@@ -175,6 +175,7 @@ class TaskRunner:
                 frames=item.frames or [],
                 candidates=tuple(item.request.candidates or ()),
                 qformer_prompt=None if self.qformer_instruction else "",
+                image_resize=self.task.image_resize,
             )
             for item in items
         ]

@@ -97,3 +97,18 @@ def _first_line(exc: BaseException) -> str:
     """decord errors carry long C++ stack traces: keep the first line only."""
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
+
+
+def resize_shorter_side_center_crop(image: Image.Image, size: int) -> Image.Image:
+    """LAVIS's clip_image_eval geometry: resize the shorter side to `size` (bicubic, the longer
+    side scaled and truncated to an int, as torchvision's Resize(int)), then center-crop
+    size x size (offsets rounded, as torchvision's CenterCrop)."""
+    width, height = image.size
+    short, long = (width, height) if width <= height else (height, width)
+    new_short, new_long = size, int(size * long / short)
+    new_w, new_h = (new_short, new_long) if width <= height else (new_long, new_short)
+    if (new_w, new_h) != (width, height):
+        image = image.resize((new_w, new_h), Image.Resampling.BICUBIC)
+    left = int(round((new_w - size) / 2.0))
+    top = int(round((new_h - size) / 2.0))
+    return image.crop((left, top, left + size, top + size))

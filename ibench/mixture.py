@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -40,3 +41,16 @@ def load_sizes(path: Path) -> dict[str, int]:
         if not isinstance(size, int) or isinstance(size, bool):
             raise MixtureError(f"{path}: field '{name}': size must be an integer, got {size!r}")
     return {str(k): v for k, v in raw.items()}
+
+
+def task_sizes(chosen: list[Any]) -> dict[str, int]:
+    """{task: train size} over tasks (TaskSpec). A task without a train size that reads the
+    same annotation files as a chosen task with one (A-OKVQA direct answer beside its
+    multiple-choice task) is the same training dataset, counted once; any other is an error."""
+    sized = {tuple(sorted(t.data.files.values())) for t in chosen if t.train_size is not None}
+    missing = [t.id for t in chosen if t.train_size is None
+               and tuple(sorted(t.data.files.values())) not in sized]
+    if missing:
+        raise MixtureError(
+            f"no train size in the task files of {', '.join(missing)}; pass --sizes FILE")
+    return {t.id: t.train_size for t in chosen if t.train_size is not None}

@@ -46,12 +46,15 @@ class ModelInput:
     through the vision encoder and Q-Former and the query outputs are concatenated.
     `qformer_prompt` is the text given to the Q-Former (the prompt itself unless the ablation
     gives it none: then "").
+    `image_resize` is the task's preprocessing (tasks.IMAGE_RESIZES): "square", or
+    "shorter_side_center_crop" as LAVIS's clip_image_eval.
     """
 
     prompt: str
     frames: list[Any]
     candidates: tuple[str, ...] = ()
     qformer_prompt: str | None = None
+    image_resize: str = "square"
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,18 @@ def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any]) -> lis
         failed = sum(entry.get("failures", {}).values())
         if failed:
             notes.append(f"{name}: {task_id}: {failed} failed requests scored as wrong")
+        variant = entry.get("metric_options", {}).get("variant")
+        if variant:
+            notes.append(f"{name}: {task_id}: VQA accuracy by its dataset's evaluator "
+                         f"(variant {variant}; metrics.json says what it does)")
+    if tasks.get("vizwiz", {}).get("value") is not None:
+        notes.append(f"{name}: vizwiz is the val split scored locally; the paper's VizWiz number "
+                     "is test-dev, which only the VizWiz server scores")
+    for task_id, entry in tasks.items():
+        if entry.get("status") == "submission":
+            notes.append(f"{name}: {task_id}: its number comes from the {entry['format']} "
+                         f"server: upload {entry['file']} ({entry['n']} answers) to "
+                         f"{entry['server']}")
     return notes
 
 
@@ -230,6 +242,14 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
             out.warnings.append(f"{task}: not scored in both runs, not compared")
             continue
         metric = met_a[task]["metric"]
+        if metric == "submission":
+            out.warnings.append(f"{task}: scored only by its server, not compared")
+            continue
+        options = met_a[task].get("metric_options", {})
+        if options != met_b[task].get("metric_options", {}):
+            out.warnings.append(
+                f"{task}: the runs were scored with different metric options (A {options}, B "
+                f"{met_b[task].get('metric_options', {})}); both are rescored with A's")
         refs_a = load_references(run_a, task, REFERENCE_FIELDS)
         refs_b = load_references(run_b, task, REFERENCE_FIELDS)
         shared = [sid for sid in refs_a if sid in refs_b]
@@ -249,8 +269,8 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
             if ta != tb:
                 out.warnings.append(f"{task}: A's template {ta} compared with B's {tb}")
             try:
-                res_a = score(metric, [(s, refs_a[s]) for s in shared], pred_a[ta])
-                res_b = score(metric, [(s, refs_b[s]) for s in shared], pred_b[tb])
+                res_a = score(metric, [(s, refs_a[s]) for s in shared], pred_a[ta], **options)
+                res_b = score(metric, [(s, refs_b[s]) for s in shared], pred_b[tb], **options)
                 cmp = paired_bootstrap(res_a, res_b, n_resamples=n_resamples, seed=seed,
                                        clusters=clusters_of(refs_a, list(res_a.per_sample)))
             except MetricError as exc:

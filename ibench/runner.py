@@ -534,7 +534,7 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
             merge_parts(run, outcome.task, lambda task=outcome.task: list(
                 load_references(run, task)))
     headlines = {
-        o.task: (t.metric, zero_shot_template(t, families).id)
+        o.task: (t.metric, zero_shot_template(t, families).id, t.metric_options)
         for o, t in zip(outcomes, options.tasks, strict=True)
         if o.status == "ran"
     }

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from ibench.metrics import METRICS, MetricError, MetricResult, bootstrap_ci, score
+from ibench.metrics.vqa import VQA_VARIANTS
 from ibench.results import RunDir, load_predictions, load_references, write_json
 
 N_RESAMPLES = 1000
@@ -18,7 +19,7 @@ SCORED_FIELDS = {
 }
 TEXT_FIELDS = ("prediction", "status")
 # The reference fields that metrics read (ibench.metrics.registry's conventions).
-REFERENCE_FIELDS = ("captions", "answers", "answer", "answer_index", "label", "cluster")
+REFERENCE_FIELDS = ("captions", "answers", "answer", "answer_index", "label", "cluster", "image")
 
 
 def clusters_of(references: dict[str, dict[str, Any]], ids: list[str]) -> list[str] | None:
@@ -28,10 +29,12 @@ def clusters_of(references: dict[str, dict[str, Any]], ids: list[str]) -> list[s
     return None if any(label is None for label in labels) else [str(x) for x in labels]
 
 
-def template_results(run: RunDir, task_id: str, metric: str
+def template_results(run: RunDir, task_id: str, metric: str,
+                     options: dict[str, Any] | None = None
                      ) -> dict[str, MetricResult | MetricError]:
     """One MetricResult per template the run has predictions for (in template id order), or
-    the MetricError that says why that template cannot be scored."""
+    the MetricError that says why that template cannot be scored. `options` go to the metric
+    (the VQA evaluator variant)."""
     samples = list(load_references(run, task_id, REFERENCE_FIELDS).items())
     predictions = load_predictions(run, task_id, SCORED_FIELDS.get(metric, TEXT_FIELDS))
     by_template: dict[str, dict[str, dict[str, Any]]] = {}
@@ -40,7 +43,7 @@ def template_results(run: RunDir, task_id: str, metric: str
     out: dict[str, MetricResult | MetricError] = {}
     for template in sorted(by_template):
         try:
-            out[template] = score(metric, samples, by_template[template])
+            out[template] = score(metric, samples, by_template[template], **(options or {}))
         except MetricError as exc:  # e.g. AUC over a subset with a single class
             out[template] = exc
     return out
@@ -67,13 +70,19 @@ def coverage(run: RunDir, task_id: str) -> float | None:
 
 
 def summarise_task(run: RunDir, task_id: str, metric: str, headline: str | None,
-                   n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict[str, Any]:
+                   n_resamples: int = N_RESAMPLES, seed: int = 0,
+                   options: dict[str, Any] | None = None) -> dict[str, Any]:
     """metrics.json entry of one task: headline value with its interval, per template stats.
 
     The headline is the zero-shot template when the run has it, else the first template, and
-    `headline_is_zero_shot` says which.
+    `headline_is_zero_shot` says which. A `submission` task (a split only a server scores)
+    gets its submission file instead of a value.
     """
-    results = template_results(run, task_id, metric)
+    options = dict(options or {})
+    if metric == "submission":
+        return write_submission(run, task_id, headline, options)
+    metric_options = {k: v for k, v in options.items() if k != "server"}
+    results = template_results(run, task_id, metric, metric_options)
     if not results:
         return {"metric": metric, "status": "no predictions"}
     failures = failure_counts(run, task_id)
@@ -100,6 +109,9 @@ def summarise_task(run: RunDir, task_id: str, metric: str, headline: str | None,
     entry: dict[str, Any] = {
         "metric": metric,
         "metric_title": METRICS[metric].title,
+        **({"metric_options": metric_options} if metric_options else {}),
+        **({"metric_variant": VQA_VARIANTS[metric_options["variant"]]}
+           if "variant" in metric_options else {}),
         "headline_template": chosen,
         "headline_is_zero_shot": chosen == headline,
         **per_template[chosen],
@@ -120,17 +132,57 @@ def summarise_task(run: RunDir, task_id: str, metric: str, headline: str | None,
     return entry
 
 
-def score_run(run: RunDir, tasks: dict[str, tuple[str, str | None]], n_resamples: int = N_RESAMPLES,
-              seed: int = 0) -> dict[str, Any]:
-    """Score every task of a run ({task: (metric, headline template)}) and write metrics.json."""
+def write_submission(run: RunDir, task_id: str, template: str | None,
+                     options: dict[str, Any]) -> dict[str, Any]:
+    """The file a server scores (VizWiz: a JSON list of {"image", "answer"}, one per question,
+    in reference order) from the headline template's predictions; failed requests are written
+    with an empty answer and counted."""
+    references = load_references(run, task_id, ("image",))
+    predictions = load_predictions(run, task_id, TEXT_FIELDS)
+    templates = sorted({tid for _, tid in predictions})
+    if not templates:
+        return {"metric": "submission", "status": "no predictions"}
+    chosen = template if template in templates else templates[0]
+    rows, failures = [], Counter()
+    for sid, refs in references.items():
+        if "image" not in refs:
+            raise MetricError(f"{task_id}: sample {sid!r} has no image name for the submission")
+        record = predictions.get((sid, chosen))
+        if record is None or record.get("status", "ok") != "ok":
+            failures[record["status"] if record else "missing"] += 1
+            answer = ""
+        else:
+            answer = str(record.get("prediction", ""))
+        rows.append({"image": refs["image"], "answer": answer})
+    path = run.path / "submissions" / f"{task_id}.json"
+    write_json(path, rows)
+    return {
+        "metric": "submission",
+        "status": "submission",
+        "format": options.get("format"),
+        "server": options.get("server"),
+        "file": str(path.relative_to(run.path)),
+        "n": len(rows),
+        "headline_template": chosen,
+        "headline_is_zero_shot": chosen == template,
+        "failures": dict(sorted(failures.items())),
+        "note": "scored only by the server: upload the file; failed requests are written with "
+                "an empty answer",
+    }
+
+
+def score_run(run: RunDir, tasks: dict[str, tuple[str, str | None, dict[str, Any]]],
+              n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict[str, Any]:
+    """Score every task of a run ({task: (metric, headline template, metric options)}) and
+    write metrics.json."""
     metrics = {
         "bootstrap": {"resamples": n_resamples, "seed": seed, "confidence": 0.95},
         "tasks": {},
     }
-    for task_id, (metric, headline) in tasks.items():
+    for task_id, (metric, headline, options) in tasks.items():
         if not run.references(task_id).exists():
             continue
         metrics["tasks"][task_id] = summarise_task(run, task_id, metric, headline,
-                                                   n_resamples, seed)
+                                                   n_resamples, seed, options)
     write_json(run.metrics, metrics)
     return metrics

@@ -15,7 +15,9 @@ import yaml
 from ibench.records import Architecture, GenerationSettings
 from ibench.resources import resource_dir
 
-SPLITS = ("held-in", "held-out")
+# "server": an evaluation split whose answers are not public (VizWiz test-dev): ibench writes
+# the file its evaluation server takes; run it by name or with --split server.
+SPLITS = ("held-in", "held-out", "server")
 MODES = ("generate", "rank")
 MEDIA_KINDS = ("image", "video")
 CANDIDATE_SOURCES = ("choices", "options", "vocabulary", "verbalizers")
@@ -27,7 +29,14 @@ METRIC_NAMES = (
     "ivqa_accuracy",
     "mrr",
     "roc_auc",
+    "aokvqa_da_accuracy",
+    "submission",
 )
+# How an image becomes the vision encoder's square input (LAVIS's eval processors):
+# blip_image_eval resizes to a square (the InstructBLIP default), clip_image_eval resizes the
+# shorter side and center-crops (the InstructBLIP COCO and OK-VQA evaluation configs).
+IMAGE_RESIZES = ("square", "shorter_side_center_crop")
+SUBMISSION_FORMATS = ("vizwiz",)
 # Table 1 of the paper, in its column order (protocol.md section 4 and 8).
 HELD_OUT_ORDER = (
     "nocaps",
@@ -99,6 +108,8 @@ class TaskSpec:
     metric: str
     generation: dict[str, Any] | None = None
     rank: RankSpec | None = None
+    metric_options: dict[str, Any] = field(default_factory=dict)
+    image_resize: str = "square"
     reference: dict[str, float] = field(default_factory=dict)
     train_size: int | None = None
     decisions: tuple[Decision, ...] = ()
@@ -143,6 +154,8 @@ _TOP_KEYS = {
     "prompt": True,
     "templates": True,
     "metric": True,
+    "metric_options": False,
+    "image_resize": False,
     "generation": False,
     "rank": False,
     "reference": False,
@@ -280,6 +293,26 @@ def _parse_generation(c: _Checker, raw: Any) -> dict[str, Any]:
     return dict(gen)
 
 
+def _parse_metric_options(c: _Checker, metric: str, raw: Any) -> dict[str, Any]:
+    """vqa_accuracy names its dataset's evaluator (`variant`); submission names its format."""
+    from ibench.metrics.vqa import VQA_VARIANTS
+
+    options = {} if raw is None else dict(c.mapping(raw, "metric_options"))
+    allowed = {"vqa_accuracy": {"variant"}, "submission": {"format", "server"}}.get(metric, set())
+    for key in options:
+        if key not in allowed:
+            raise c.fail(f"metric_options.{key}", f"is not an option of {metric}")
+    if metric == "vqa_accuracy":
+        if "variant" not in options:
+            raise c.fail("metric_options.variant", "a VQA-accuracy task names its dataset's "
+                         f"evaluator: one of {', '.join(VQA_VARIANTS)}")
+        c.choice(options["variant"], tuple(VQA_VARIANTS), "metric_options.variant")
+    if metric == "submission":
+        c.choice(options.get("format"), SUBMISSION_FORMATS, "metric_options.format")
+        c.text(options.get("server"), "metric_options.server")
+    return options
+
+
 def _parse_rank(c: _Checker, raw: Any) -> RankSpec:
     rank = c.mapping(raw, "rank")
     c.keys(
@@ -350,6 +383,7 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
     media, frames = _parse_media(c, raw["media"])
     eval_name, eval_size = _parse_eval_split(c, raw["eval_split"])
     mode = c.choice(raw["mode"], MODES, "mode")
+    metric = c.choice(raw["metric"], METRIC_NAMES, "metric")
     generation = rank = None
     if mode == "generate":
         if "rank" in raw:
@@ -372,7 +406,9 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
         mode=mode,
         prompt=c.text(raw["prompt"], "prompt"),
         templates=c.text(raw["templates"], "templates"),
-        metric=c.choice(raw["metric"], METRIC_NAMES, "metric"),
+        metric=metric,
+        metric_options=_parse_metric_options(c, metric, raw.get("metric_options")),
+        image_resize=c.choice(raw.get("image_resize", "square"), IMAGE_RESIZES, "image_resize"),
         generation=generation,
         rank=rank,
         reference=_parse_reference(c, raw.get("reference")),
@@ -420,14 +456,16 @@ def _shipped_tasks() -> dict[str, TaskSpec]:
 def select_tasks(
     tasks: dict[str, TaskSpec], split: str = "all", names: list[str] | None = None
 ) -> list[TaskSpec]:
-    """Tasks of a split (held-in, held-out, all) or by name, in the protocol's order."""
+    """Tasks of a split (held-in, held-out, server; all = held-in and held-out) or by name, in
+    the protocol's order."""
     if names:
         from ibench.names import resolve_name
 
         return [tasks[resolve_name(n, list(tasks), "task")] for n in names]
     if split not in (*SPLITS, "all"):
-        raise TaskError(f"unknown split {split!r}: use held-in, held-out or all")
-    chosen = [t for t in tasks.values() if split == "all" or t.split == split]
+        raise TaskError(f"unknown split {split!r}: use held-in, held-out, server or all")
+    chosen = [t for t in tasks.values()
+              if t.split == split or (split == "all" and t.split != "server")]
     return sorted(chosen, key=_order_key)
 
 

@@ -24,5 +24,5 @@ def make_run(root: Path, name: str, correct: list[int], labels: list[int],
          "choice": label if ok else 1 - label,
          "score": 1.0 if (label if ok else 1 - label) else -1.0}
         for i, (label, ok) in enumerate(zip(labels, correct, strict=True))))
-    score_run(run, {"vsr": ("accuracy", template)}, n_resamples=200)
+    score_run(run, {"vsr": ("accuracy", template, {})}, n_resamples=200)
     return run.path

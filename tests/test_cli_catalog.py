@@ -13,13 +13,16 @@ def test_tasks_list_held_out_json(capsys):
 
 def test_tasks_list_table(capsys):
     code, out, _ = run_cli(capsys, "tasks", "list")
-    assert code == 0 and "26 tasks" in out and "msrvtt_qa" in out
+    # all = held-in and held-out: the 26 datasets plus A-OKVQA's direct-answer task
+    assert code == 0 and "27 tasks" in out and "msrvtt_qa" in out and "vizwiz_test" not in out
+    code, out, _ = run_cli(capsys, "tasks", "list", "--split", "server")
+    assert code == 0 and "1 tasks" in out and "vizwiz_test" in out
 
 
 def test_templates_list_json(capsys):
     data = run_json(capsys, "templates", "list", "--json")
     counts = {r["task"]: r["count"] for r in data["tasks"]}
-    assert len(counts) == 26
+    assert len(counts) == 27  # all = the 26 datasets and A-OKVQA direct answer
     assert all(c >= 10 for t, c in counts.items() if not t.startswith("llava_"))
     assert all(counts[t] >= 1 for t in ("llava_conv", "llava_detail", "llava_reasoning"))
     fam = data["families"]

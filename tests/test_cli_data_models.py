@@ -7,14 +7,17 @@ from cli_helpers import run_cli, run_json
 from ibench.tasks import load_tasks
 
 
-def test_sample_pack_then_check_finds_all_26(capsys, tmp_path):
+def test_sample_pack_then_check_finds_all(capsys, tmp_path):
     pack = tmp_path / "pack"
     code, out, _ = run_cli(capsys, "data", "sample-pack", str(pack), "--per-task", "3")
-    assert code == 0 and "wrote 26 datasets" in out
+    assert code == 0 and "wrote the data of 28 tasks" in out
     checks = run_json(capsys, "data", "check", "--data-root", str(pack), "--json")
-    assert len(checks) == 26 and all(c["usable"] for c in checks)
+    assert len(checks) == 27 and all(c["usable"] for c in checks)  # all: not the server split
     code, out, _ = run_cli(capsys, "data", "check", "--data-root", str(pack))
-    assert code == 0 and out.count("found") >= 26
+    assert code == 0 and out.count("found") >= 27
+    checks = run_json(capsys, "data", "check", "--data-root", str(pack), "--split", "server",
+                      "--json")
+    assert [c["task"] for c in checks] == ["vizwiz_test"] and checks[0]["usable"]
 
     victim = pack / load_tasks()["textvqa"].data.files["ocr"]
     victim.unlink()

@@ -50,7 +50,7 @@ def test_pack_is_small_and_fast(pack_info: dict[str, Any]) -> None:
 
 def test_pack_counts_every_task(pack_info: dict[str, Any], tasks: dict[str, TaskSpec]) -> None:
     assert pack_info["counts"] == {task_id: PER_TASK for task_id in tasks}
-    assert len(tasks) == 26
+    assert len(tasks) == 28
 
 
 def _samples(task: TaskSpec, root: Path) -> list[Sample]:
@@ -89,6 +89,10 @@ def _check_conventions(task: TaskSpec, sample: Sample) -> None:
         assert len(refs["answers"]) == 10
     elif task.metric == "exact_match":
         assert isinstance(refs["answer"], str)
+    elif task.metric == "aokvqa_da_accuracy":
+        assert len(refs["answers"]) == 10 and sample.candidates is None
+    elif task.metric == "submission":
+        assert "answers" not in refs and refs["image"] == sample.media.name
     elif task.metric == "ivqa_accuracy":
         assert len(refs["answers"]) == 5
     elif task.metric == "mrr":

@@ -8,7 +8,8 @@ from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
 from ibench.metrics import METRICS, MetricError, score
 
-KEYS = {"cider", "vqa_accuracy", "exact_match", "accuracy", "ivqa_accuracy", "mrr", "roc_auc"}
+KEYS = {"cider", "vqa_accuracy", "exact_match", "accuracy", "ivqa_accuracy", "mrr", "roc_auc",
+        "aokvqa_da_accuracy", "submission"}
 
 
 def test_registry_describes_every_metric():
@@ -124,6 +125,11 @@ def test_errors_name_the_problem():
         "vqa_accuracy",
         [("a", {"answers": ["Two"] * 10})],
         {"a": {"prediction": "two"}},
-        official_gt_processing=True,
+        variant="lavis_vqav2",
     )
     assert result.value == 0.0
+    with pytest.raises(MetricError, match="unknown VQA accuracy variant"):
+        score("vqa_accuracy", [("a", {"answers": ["x"]})], {"a": {"prediction": "x"}},
+              variant="nope")
+    with pytest.raises(MetricError, match="server"):
+        score("submission", [("a", {"image": "x.jpg"})], {})

@@ -69,16 +69,81 @@ def test_vqa_score_normalises_prediction_and_answers():
     assert vqa_score("The two!", answers) == pytest.approx(0.9)
 
 
-def test_official_gt_processing_reproduces_upstream_quirks():
+def test_lavis_variant_reproduces_upstream_quirks():
     # Unanimous answers are not normalised upstream; the prediction is ("Two" -> "2").
     unanimous = ["Two"] * 10
     assert vqa_score("two", unanimous) == 1.0
-    assert vqa_score("two", unanimous, official_gt_processing=True) == 0.0
+    assert vqa_score("two", unanimous, "lavis_vqav2") == 0.0
     # Non-unanimous answers only get the punctuation step upstream: "two" is not mapped to "2".
     mixed = ["two"] * 3 + ["3"] * 7
     assert vqa_score("two", mixed) == pytest.approx(0.9)
-    assert vqa_score("two", mixed, official_gt_processing=True) == 0.0
-    assert vqa_score("3", mixed, official_gt_processing=True) == 1.0
+    assert vqa_score("two", mixed, "lavis_vqav2") == 0.0
+    assert vqa_score("3", mixed, "lavis_vqav2") == 1.0
+
+
+# Cases that separate the evaluators, each worked by hand from its rules:
+# - lavis_vqav2 (LAVIS lavis/common/vqa_tools/vqa_eval.py): prediction -> whitespace,
+#   punctuation, lower-case, number words, articles, contractions; answers -> punctuation only,
+#   and nothing when all ten are equal.
+# - textvqa (mmf EvalAIAnswerProcessor): the same full processing for prediction and answers,
+#   after lower-casing, dropping ',' and '?' and splitting "'s".
+# - vizwiz (VizWiz-VQA API vqaEval.py): prediction fully processed (its contractions table writes
+#   a typographic apostrophe); answers compared untouched.
+# Score = mean over the 10 leave-one-out subsets of min(1, matches among the other 9 / 3).
+SEPARATING = [
+    # "two" x10: lavis keeps "two" (unanimous), the prediction becomes "2": 0 matches -> 0.
+    # textvqa: both "2" -> 10 matches: every subset has 9 -> 1.0. vizwiz: raw "two" -> 0.
+    ("two", ["two"] * 10, {"lavis_vqav2": 0.0, "textvqa": 1.0, "vizwiz": 0.0,
+                           "normalise_both": 1.0}),
+    # "Dog" x4 + "cat" x6, prediction "dog": lavis (not unanimous) strips punctuation only,
+    # "Dog" != "dog" -> 0; vizwiz raw -> 0; textvqa lower-cases: 4 matches, a subset without
+    # a dog has 4 -> 1, with one left out 3 -> 1: 1.0.
+    ("dog", ["Dog"] * 4 + ["cat"] * 6, {"lavis_vqav2": 0.0, "textvqa": 1.0, "vizwiz": 0.0,
+                                         "normalise_both": 1.0}),
+    # "t-shirt" x5 + "shirt" x5, prediction "t-shirt": "-" not next to a space becomes a space,
+    # so the prediction is "t shirt". lavis (not unanimous) turns the answers into "t shirt"
+    # too: 5 matches, each subset keeps >= 4 -> 1.0. vizwiz keeps "t-shirt": 0.
+    ("t-shirt", ["t-shirt"] * 5 + ["shirt"] * 5, {"lavis_vqav2": 1.0, "textvqa": 1.0,
+                                                  "vizwiz": 0.0, "normalise_both": 1.0}),
+    # "dont know" against "don't know" x10: lavis maps "dont" -> "don't" (ASCII) and keeps the
+    # unanimous answers: 10 matches -> 1.0; vizwiz's table gives "don’t": 0 -> 0.
+    ("dont know", ["don't know"] * 10, {"lavis_vqav2": 1.0, "textvqa": 1.0, "vizwiz": 0.0,
+                                         "normalise_both": 1.0}),
+    # "Yes" against "yes" x3 + "no" x7: every evaluator lower-cases the prediction -> 3
+    # matches: 3 subsets have 2 (2/3), 7 have 3 (1): (3 * 2/3 + 7) / 10 = 0.9.
+    ("Yes", ["yes"] * 3 + ["no"] * 7, {"lavis_vqav2": 0.9, "textvqa": 0.9, "vizwiz": 0.9,
+                                       "normalise_both": 0.9}),
+    # "the man's hat" against "mans hat" x2 + "man's hat" x8: textvqa splits "'s" in both
+    # ("man 's hat"), so 8 match: subsets keep 7 or 8 -> 1.0; lavis (not unanimous) keeps the
+    # answers' apostrophes, "man's hat" == processed prediction "man's hat": 1.0; vizwiz raw
+    # "man's hat" also equals it: 1.0.
+    ("the man's hat", ["mans hat"] * 2 + ["man's hat"] * 8,
+     {"lavis_vqav2": 1.0, "textvqa": 1.0, "vizwiz": 1.0, "normalise_both": 1.0}),
+]
+
+
+@pytest.mark.parametrize(("prediction", "answers", "expected"), SEPARATING)
+def test_each_evaluator_by_its_own_rules(prediction, answers, expected):
+    for variant, value in expected.items():
+        assert vqa_score(prediction, answers, variant) == pytest.approx(value), variant
+
+
+def test_textvqa_comma_and_question_mark_rules():
+    # EvalAI drops commas before the punctuation step: "1,000" -> "1000"; "red?" -> "red".
+    assert vqa_score("1,000", ["1000"] * 10, "textvqa") == 1.0
+    assert vqa_score("red?", ["red"] * 10, "textvqa") == 1.0
+    # lavis keeps unanimous answers raw; the prediction "1,000" -> "1000" (digit comma): 1.0
+    assert vqa_score("1,000", ["1000"] * 10, "lavis_vqav2") == 1.0
+
+
+def test_aokvqa_direct_answer_accuracy_is_exact_and_not_left_one_out():
+    from ibench.metrics.vqa import aokvqa_da_score
+
+    answers = ["bus"] * 2 + ["Bus"] + ["car"] * 7
+    assert aokvqa_da_score("bus", answers) == pytest.approx(2 / 3)  # "Bus" differs
+    assert aokvqa_da_score("car", answers) == 1.0  # min(1, 7/3), no leave-one-out
+    assert aokvqa_da_score("the car", answers) == 0.0  # no normalisation
+    assert aokvqa_da_score(None, answers) == 0.0
 
 
 def test_vqa_accuracy_scale_and_failures():

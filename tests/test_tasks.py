@@ -1,4 +1,4 @@
-"""Task files: all 26 validate, the held-out set matches protocol.md, bad files are named."""
+"""Task files: all 28 (26 datasets) validate, the held-out set matches protocol.md, bad files are named."""
 
 from pathlib import Path
 
@@ -40,10 +40,11 @@ PROMPTS = {
 }
 
 
-def test_all_26_tasks_validate():
+def test_all_28_tasks_validate():
     tasks = load_tasks()
-    assert len(tasks) == 26
-    assert {t for t, s in tasks.items() if s.split == "held-in"} == HELD_IN
+    assert len(tasks) == 28  # 26 datasets + A-OKVQA direct answer + VizWiz test-dev
+    assert {t for t, s in tasks.items() if s.split == "held-in"} == HELD_IN | {"aokvqa_da"}
+    assert {t for t, s in tasks.items() if s.split == "server"} == {"vizwiz_test"}
 
 
 def test_held_out_matches_protocol():

@@ -1,4 +1,5 @@
-"""A-OKVQA readers: multiple choice (rank over the 4 choices) and question generation."""
+"""A-OKVQA readers: multiple choice (rank over the 4 choices), direct answer (generate) and
+question generation."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def read_aokvqa(source: Source) -> Iterator[Sample]:
             refs,
             choices,
         )
+
+
+def read_aokvqa_da(source: Source) -> Iterator[Sample]:
+    """Direct answer: field question; references `answers` = the 10 `direct_answers`."""
+    for qid, media, rec in _items(source):
+        yield Sample(qid, media, {"question": rec.str("question")},
+                     {"answers": rec.strings("direct_answers")})
 
 
 def read_vqg_aokvqa(source: Source) -> Iterator[Sample]:

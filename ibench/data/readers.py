@@ -42,6 +42,7 @@ READERS: dict[str, Reader] = {
     "iconqa": iconqa.read_iconqa,
     "scienceqa": scienceqa.read_scienceqa,
     "aokvqa": aokvqa.read_aokvqa,
+    "aokvqa_da": aokvqa.read_aokvqa_da,
     "vqg_aokvqa": aokvqa.read_vqg_aokvqa,
     "visdial": visdial.read_visdial,
     "hateful_memes": hateful_memes.read_hateful_memes,

@@ -354,11 +354,19 @@ def _vqa_files(pack: _Pack, task: TaskSpec, n: int) -> None:
 
 
 def _vizwiz(pack: _Pack, task: TaskSpec, n: int) -> None:
+    """val.json (answers, answer_type, answerable) or, for the server's split, test.json:
+    VizWiz publishes only `image` and `question` there."""
     rng = pack.rng(task.id)
     records = []
+    split = "val" if task.data.options.get("answers", True) else "test"
     for i in range(n):
         scene = synth.random_scene(rng)
-        image = f"VizWiz_val_{i:08d}.jpg"
+        image = f"VizWiz_{split}_{i:08d}.jpg"
+        if split == "test":
+            question, _ = _qa(scene, i)
+            records.append({"image": image, "question": question[0].upper() + question[1:]})
+            pack.image(task.data.media_dir, f"test/{image}", scene)
+            continue
         unanswerable = i == n - 1
         question, answer = _qa(scene, i)
         if unanswerable:
@@ -889,6 +897,7 @@ WRITERS: dict[str, Callable[[_Pack, TaskSpec, int], None]] = {
     "iconqa": _iconqa,
     "scienceqa": _scienceqa,
     "aokvqa": _aokvqa,
+    "aokvqa_da": _aokvqa,
     "vqg_aokvqa": _aokvqa,
     "visdial": _visdial,
     "hateful_memes": _hateful_memes,

@@ -94,7 +94,8 @@ _VIZWIZ_NAME = re.compile(r"^VizWiz_([A-Za-z]+)_\d+\.\w+$")
 
 
 def read_vizwiz(source: Source) -> Iterator[Sample]:
-    """VizWiz val.json: a list keyed by image name; image in `<split>/` taken from its name."""
+    """VizWiz val.json / test.json: a list of records with an image name; the image is in
+    `<split>/`, the split taken from its name."""
     path = source.path("annotations")
     for i, raw in enumerate(record_list(source.json("annotations"), None, path, "questions")):
         rec = Record(raw, path, f"#{i}")
@@ -102,7 +103,10 @@ def read_vizwiz(source: Source) -> Iterator[Sample]:
         rec.rename(f"#{i} (image {image})")
         match = _VIZWIZ_NAME.match(PurePosixPath(image).name)
         rel = image if "/" in image or match is None else f"{match.group(1)}/{image}"
-        refs: dict = {"answers": _answers(rec)}
+        # test.json (the server's split) has no answers: references hold the image name the
+        # submission file needs (data.options.answers: false).
+        refs: dict = ({"answers": _answers(rec)} if source.option("answers", True)
+                      else {"image": PurePosixPath(image).name})
         for key in ("answer_type", "answerable"):
             if rec.has(key):
                 refs[key] = rec.get(key)

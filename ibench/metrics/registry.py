@@ -1,9 +1,10 @@
 """The metric registry and `score()`, which reads references and prediction records.
 
 References per metric: cider `{"captions": [str, ...]}`; vqa_accuracy `{"answers": [str x10]}`;
-exact_match `{"answer": str}`; accuracy `{"answer_index": int}` (choices; `answer` may come
-along), `{"label": 0|1}` (binary) or `{"answer": str}` (vocabulary ranking); ivqa_accuracy
-`{"answers": [str x5]}`; mrr `{"answer_index": int}`; roc_auc `{"label": 0|1}`.
+exact_match `{"answer": str}`; aokvqa_da_accuracy `{"answers": [str x10]}`; accuracy
+`{"answer_index": int}` (choices; `answer` may come along), `{"label": 0|1}` (binary) or
+`{"answer": str}` (vocabulary ranking); ivqa_accuracy `{"answers": [str x5]}`; mrr
+`{"answer_index": int}`; roc_auc `{"label": 0|1}`.
 Prediction record keys read: `prediction` (text), `choice` (int), `scores` (list[float]),
 `score` (float), `status` ("ok" or a failure kind; a record without one counts as ok).
 """
@@ -18,7 +19,7 @@ from ibench.metrics.base import MetricError, MetricResult
 from ibench.metrics.caption import cider
 from ibench.metrics.classification import roc_auc
 from ibench.metrics.ranking import VISDIAL_OPTIONS, accuracy, visdial
-from ibench.metrics.vqa import exact_match, ivqa_accuracy, vqa_accuracy
+from ibench.metrics.vqa import aokvqa_da_accuracy, exact_match, ivqa_accuracy, vqa_accuracy
 
 _FAIL_ZERO = "A sample without a usable prediction (missing, or status not ok) scores 0."
 
@@ -53,15 +54,32 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo(
             "vqa_accuracy",
             "VQA accuracy",
-            "The prediction and each human answer are normalised as in the official VQA "
-            "evaluation (punctuation, number words to digits, articles, contractions); a "
-            "question scores the mean over the leave-one-out subsets of 9 of its 10 answers of "
-            "min(1, matching answers / 3). Mean over questions x100. (ibench normalises the "
-            "answers fully; the official script only strips their punctuation, and leaves them "
-            "as they are when all agree: option official_gt_processing.)",
+            "The prediction and the human answers are normalised as the task's own evaluator "
+            "does (its variant: lavis_vqav2 for VQAv2/OK-VQA, textvqa, vizwiz, or "
+            "normalise_both); a question scores the mean over the leave-one-out subsets of 9 of "
+            "its 10 answers of min(1, matching answers / 3). Mean over questions x100.",
             "x100 (0-100)",
             "the question's VQA accuracy x100 (0, 30, 60, 90 or 100 with 10 answers)",
             _FAIL_ZERO,
+        ),
+        MetricInfo(
+            "aokvqa_da_accuracy",
+            "A-OKVQA direct-answer accuracy",
+            "min(1, n/3) with n the number of the 10 direct answers equal to the generated "
+            "answer as a string (no normalisation, no leave-one-out), as LAVIS's AOKVQATask "
+            "and the A-OKVQA evaluation compute it. Mean over questions x100.",
+            "x100 (0-100)",
+            "the question's score x100 (0, 33.3, 66.7 or 100)",
+            _FAIL_ZERO,
+        ),
+        MetricInfo(
+            "submission",
+            "Server submission",
+            "Not scored here: the split's answers are not public, so the answers are written "
+            "as the file the dataset's evaluation server takes (metrics.json names it).",
+            "set by the server",
+            "none (the server scores the whole file)",
+            "A failed request is written with an empty answer and counted in metrics.json.",
         ),
         MetricInfo(
             "exact_match",
@@ -199,6 +217,7 @@ _SCORERS: dict[str, Callable[..., MetricResult]] = {
     "cider": lambda s, p: cider(*_texts(s, p, "captions")),
     "vqa_accuracy": lambda s, p, **kw: vqa_accuracy(*_texts(s, p, "answers"), **kw),
     "exact_match": lambda s, p: exact_match(*_texts(s, p, "answer")),
+    "aokvqa_da_accuracy": lambda s, p: aokvqa_da_accuracy(*_texts(s, p, "answers")),
     "accuracy": _score_accuracy,
     "ivqa_accuracy": lambda s, p: ivqa_accuracy(*_texts(s, p, "answers")),
     "mrr": _score_mrr,
@@ -206,7 +225,7 @@ _SCORERS: dict[str, Callable[..., MetricResult]] = {
 }
 
 _OPTIONS: dict[str, set[str]] = {
-    "vqa_accuracy": {"official_gt_processing"},
+    "vqa_accuracy": {"variant"},
     "mrr": {"num_options"},
 }
 
@@ -221,8 +240,10 @@ def score(
 
     Every sample counts in `n`; one with no record, or a status other than "ok", is a failure
     (see `METRICS[metric].on_failure`). Records for ids not in `samples` are ignored. Options go
-    to the metric (vqa_accuracy: `official_gt_processing`; mrr: `num_options`).
+    to the metric (vqa_accuracy: `variant`; mrr: `num_options`).
     """
+    if metric == "submission":
+        raise MetricError("a submission task is scored by its server, not here")
     if metric not in _SCORERS:
         raise MetricError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
     unknown = set(options) - _OPTIONS.get(metric, set())

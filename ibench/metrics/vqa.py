@@ -107,28 +107,102 @@ def normalize_answer(text: str) -> str:
     return process_digit_article(process_punctuation(_clean_whitespace(text)))
 
 
+# The VizWiz API's own contractions table (VizWiz-VQA API, vqaEval.py by Qing Li): the same
+# keys as the VQA table, but most written contractions carry a typographic apostrophe (U+2019),
+# so a prediction "dont" becomes "don’t" there and never matches a human "don't".
+_VIZWIZ_ASCII_VALUES = frozenset({"aint", "arent", "cant", "couldve", "couldnt", "weve",
+                                   "wheres", "whove"})
+_VIZWIZ_CURLY_KEYS = frozenset({
+    "couldnt've", "hadnt've", "hed've", "he'dve", "Id've", "I'dve", "itd've", "it'dve",
+    "let's", "mightnt've", "mightn'tve", "ow's'at", "'ows'at", "'ow'sat", "shed've",
+    "she'dve", "she's", "shouldnt've", "shouldn'tve", "somebody'd", "somebodyd've",
+    "somebody'dve", "someoned've", "someone'dve", "somethingd've", "something'dve",
+    "thered've", "there'dve", "theyd've", "they'dve", "wed've", "we'dve", "whod've",
+    "who'dve", "wouldnt've", "wouldn'tve", "yall'll", "y'allll", "yall'd've", "y'alld've",
+    "y'all'dve", "youd've", "you'dve",
+})  # fmt: skip
+
+
+def _vizwiz_contractions() -> dict[str, str]:
+    """The VizWiz API's table, derived from the VQA table by its apostrophes (see above)."""
+    curly = "\u2019"
+    out = {}
+    for key, value in CONTRACTIONS.items():
+        k = key.replace("'", curly) if key in _VIZWIZ_CURLY_KEYS else key
+        v = value if key in _VIZWIZ_ASCII_VALUES else value.replace("'", curly)
+        out[k] = v
+    return out
+
+
+VIZWIZ_CONTRACTIONS: dict[str, str] = _vizwiz_contractions()
+
+
+def _digit_article(text: str, contractions: dict[str, str]) -> str:
+    """process_digit_article with a given contractions table."""
+    words = [MANUAL_MAP.get(w, w) for w in text.lower().split()]
+    words = [w for w in words if w not in ARTICLES]
+    return " ".join(contractions.get(w, w) for w in words)
+
+
+def evalai_normalize(text: str) -> str:
+    """The TextVQA / EvalAI answer processor (pythia/mmf `EvalAIAnswerProcessor`): lower-case,
+    drop commas and question marks, split "'s" off, then the VQA punctuation and word steps."""
+    text = text.lower().replace(",", "").replace("?", "").replace("'s", " 's").strip()
+    text = _clean_whitespace(text)
+    return process_digit_article(process_punctuation(text))
+
+
+# Each dataset's own evaluator (protocol.md section 5); a task names its variant.
+VQA_VARIANTS: dict[str, str] = {
+    "lavis_vqav2": "LAVIS's vendored GT-Vision-Lab/VQA vqaEval.py (lavis/common/vqa_tools/"
+                   "vqa_eval.py), used for the paper's VQAv2 and OK-VQA: the prediction is "
+                   "normalised fully; the ten human answers only by punctuation, and not at all "
+                   "when they all agree",
+    "textvqa": "the TextVQA / EvalAI evaluator (mmf TextVQAAccuracyEvaluator with "
+               "EvalAIAnswerProcessor): prediction and answers normalised alike (lower-case, "
+               "commas and '?' dropped, punctuation, number words, articles, contractions)",
+    "vizwiz": "the VizWiz-VQA API's vqaEval.py: the prediction normalised fully (with the API's "
+              "own contractions table, typographic apostrophes included); the human answers "
+              "compared as they are",
+    "normalise_both": "both the prediction and the answers get the VQA normalisation of a "
+                      "prediction (lmms-eval style; no dataset's official evaluator)",
+}
+DEFAULT_VQA_VARIANT = "normalise_both"
+
+
+def _prepare(prediction: str, answers: Sequence[str], variant: str) -> tuple[str, list[str]]:
+    """The prediction and answers as the variant's evaluator compares them."""
+    if variant == "lavis_vqav2":
+        gts = list(answers)
+        if len(set(gts)) > 1:
+            gts = [process_punctuation(a) for a in gts]
+        return normalize_answer(prediction), gts
+    if variant == "textvqa":
+        return evalai_normalize(prediction), [evalai_normalize(a) for a in answers]
+    if variant == "vizwiz":
+        pred = _digit_article(process_punctuation(_clean_whitespace(prediction)),
+                              VIZWIZ_CONTRACTIONS)
+        return pred, list(answers)
+    if variant == "normalise_both":
+        return normalize_answer(prediction), [normalize_answer(a) for a in answers]
+    raise MetricError(f"unknown VQA accuracy variant {variant!r}; known: "
+                      f"{', '.join(VQA_VARIANTS)}")
+
+
 def vqa_score(
-    prediction: str | None, answers: Sequence[str], official_gt_processing: bool = False
+    prediction: str | None, answers: Sequence[str], variant: str = DEFAULT_VQA_VARIANT
 ) -> float:
     """VQA accuracy of one prediction in [0, 1]: mean over leave-one-out subsets of min(1, m/3).
 
     With n answers, each subset leaves one answer out and counts the m others equal to the
-    prediction. By default the answers get the same full normalisation as the prediction.
-    `official_gt_processing=True` reproduces GT-Vision-Lab/VQA `vqaEval.py` exactly: answers only
-    get the punctuation step, and none at all when every answer is the same string (so "Two" x10
-    never matches, the prediction "two" becoming "2"). A None prediction scores 0.
+    prediction, after the normalisation of the variant's evaluator (VQA_VARIANTS). A None
+    prediction scores 0.
     """
     if not answers:
         raise MetricError("VQA accuracy needs at least one reference answer")
     if prediction is None:
         return 0.0
-    pred = normalize_answer(prediction)
-    if official_gt_processing:
-        gts = list(answers)
-        if len(set(gts)) > 1:
-            gts = [process_punctuation(a) for a in gts]
-    else:
-        gts = [normalize_answer(a) for a in answers]
+    pred, gts = _prepare(prediction, answers, variant)
     matches = sum(g == pred for g in gts)
     if matches == 0:
         return 0.0
@@ -141,15 +215,33 @@ def vqa_accuracy(
     ids: Sequence[str],
     predictions: Sequence[str | None],
     answers: Sequence[Sequence[str]],
-    official_gt_processing: bool = False,
+    variant: str = DEFAULT_VQA_VARIANT,
 ) -> MetricResult:
     """VQA accuracy x100 over questions; a None prediction is a failure scoring 0."""
     ids = check_ids(ids, predictions, answers)
-    scores = [
-        100.0 * vqa_score(p, a, official_gt_processing)
-        for p, a in zip(predictions, answers, strict=True)
-    ]
+    _prepare("", ["x"], variant)  # an unknown variant fails before any work
+    scores = [100.0 * vqa_score(p, a, variant) for p, a in zip(predictions, answers, strict=True)]
     return mean_result("vqa_accuracy", ids, scores, sum(p is None for p in predictions))
+
+
+def aokvqa_da_score(prediction: str | None, answers: Sequence[str]) -> float:
+    """A-OKVQA direct-answer accuracy of one prediction: min(1, n/3), n = direct answers equal
+    to the prediction as a string (LAVIS lavis/tasks/vqa.py AOKVQATask; allenai/aokvqa
+    eval_predictions.py), no normalisation, no leave-one-out."""
+    if not answers:
+        raise MetricError("A-OKVQA direct-answer accuracy needs the direct answers")
+    if prediction is None:
+        return 0.0
+    return min(1.0, sum(prediction == a for a in answers) / 3)
+
+
+def aokvqa_da_accuracy(
+    ids: Sequence[str], predictions: Sequence[str | None], answers: Sequence[Sequence[str]]
+) -> MetricResult:
+    """A-OKVQA direct-answer accuracy x100; a None prediction is a failure scoring 0."""
+    ids = check_ids(ids, predictions, answers)
+    scores = [100.0 * aokvqa_da_score(p, a) for p, a in zip(predictions, answers, strict=True)]
+    return mean_result("aokvqa_da_accuracy", ids, scores, sum(p is None for p in predictions))
 
 
 def exact_match(

@@ -131,6 +131,26 @@ class InstructBlipFamilyModel:
             return ""
         return item.prompt if item.qformer_prompt is None else item.qformer_prompt
 
+    def image_size(self) -> int:
+        """The vision encoder's square input size (the image processor's)."""
+        size = self.image_processor.size
+        return int(size["height"] if "height" in size else size["shortest_edge"])
+
+    def _geometry(self, item: ModelInput) -> list[Any]:
+        """An input's frames as the image processor should get them: as they are (it resizes
+        to a square), or resized on the shorter side and center-cropped first."""
+        if item.image_resize == "square":
+            return list(item.frames)
+        if item.image_resize != "shorter_side_center_crop":
+            raise ValueError(f"unknown image_resize {item.image_resize!r}")
+        from PIL import Image
+
+        from ibench.media import resize_shorter_side_center_crop
+
+        size = self.image_size()
+        return [resize_shorter_side_center_crop(
+            f if isinstance(f, Image.Image) else Image.fromarray(f), size) for f in item.frames]
+
     def _pixels(self, frames: list[Any]) -> torch.Tensor:
         """Preprocess frames (PIL images or arrays) with the checkpoint's image processor."""
         pixels = self.image_processor(images=frames, return_tensors="pt")["pixel_values"]
@@ -185,7 +205,7 @@ class InstructBlipFamilyModel:
         for item in inputs:
             if not item.frames:
                 raise ValueError("a model input needs at least one image or video frame")
-        frames = [f for item in inputs for f in item.frames]
+        frames = [f for item in inputs for f in self._geometry(item)]
         texts = [self.qformer_text(item) for item in inputs for _ in item.frames]
         feats = self._frame_features(frames, texts)
         out, start = [], 0
