@@ -32,14 +32,15 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ibench.records import GenerationSettings, ModelInput  # noqa: E402
+from ibench.tasks import load_tasks  # noqa: E402
 
 PROMPT = ("Dialog history: a man riding a horse on a beach next to the ocean. Q: is it sunny? "
           "A: yes Q: how many people are there? A: one Q: what color is the horse? A: brown "
           "Question: is the man wearing a hat? Short answer:")
-SHORT = {"vicuna": GenerationSettings(5, 10, 1, 0.0, 1.0),
-         "t5": GenerationSettings(5, 10, 1, -1.0, 1.0)}
-CAPTION = GenerationSettings(num_beams=5, max_new_tokens=80, min_new_tokens=10,
-                             length_penalty=1.0, repetition_penalty=1.5)
+# The tasks' own LAVIS decoding arguments (GQA short answers, NoCaps captions) per architecture.
+_ARCH = {"vicuna": "decoder-only", "t5": "encoder-decoder"}
+SHORT = {k: load_tasks()["gqa"].generation_settings(a) for k, a in _ARCH.items()}
+CAPTION = {k: load_tasks()["nocaps"].generation_settings(a) for k, a in _ARCH.items()}
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ def bench_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype, box_
     gen_batches = [1, 2] if smoke else [1, 8, 32, 64]
     rank_batches = [1, 2] if smoke else [1, 4, 16]
     inputs = make_inputs(model, max(gen_batches + rank_batches), 4 if smoke else 100)
-    caption = CAPTION if not smoke else GenerationSettings(2, 12, 10, 1.0, 1.5)
+    caption = CAPTION[kind] if not smoke else GenerationSettings(2, 12, 10, 1.0, 1.5)
     short = SHORT[kind] if not smoke else GenerationSettings(2, 4, 1, 0.0, 1.0)
     repeats = 1 if smoke else 4
     run_section("generate, short answer (max 10 new tokens)",

@@ -10,7 +10,7 @@ import click
 
 from ibench import __version__
 from ibench.display import console, print_json, print_table
-from ibench.mixture import MixtureError, load_sizes, sqrt_mixture, task_sizes
+from ibench.mixture import load_sizes, sqrt_mixture, task_sizes
 from ibench.names import UnknownNameError, resolve_name
 from ibench.prompts import task_family, zero_shot_template
 from ibench.report import Board, build_leaderboard, render_board

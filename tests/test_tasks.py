@@ -1,4 +1,5 @@
-"""Task files: all 28 (26 datasets) validate, the held-out set matches protocol.md, bad files are named."""
+"""Task files: all 28 (26 datasets) validate, the held-out set matches protocol.md, bad files
+are named."""
 
 from pathlib import Path
 
