@@ -307,19 +307,17 @@ def test_textcaps(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
             "data": [_textcaps_entry(1, refs[0], refs), _textcaps_entry(2, refs[1], refs)],
         },
     )
-    write_json(
-        tmp_path,
-        "textvqa/TextVQA_Rosetta_OCR_v0.2_train.json",
-        {
-            "data": [
-                {
-                    "image_id": "011e7e629fb9ae7b",
-                    "ocr_tokens": ["SALE", "50%", "OFF"],
-                    "ocr_info": [],
-                }
-            ]
-        },
-    )
+    # As published: a TextCaps val image is a TextVQA val image (in train_images/ of
+    # train_val_images.zip), whose Rosetta OCR is in the val OCR file; the train file does not
+    # have it.
+    def rosetta(split: str, image_id: str, tokens: list[str]) -> dict:
+        return {"dataset_name": "textvqa", "dataset_type": split, "dataset_version": "0.2",
+                "data": [{"image_id": image_id, "ocr_tokens": tokens, "ocr_info": []}]}
+
+    write_json(tmp_path, "textvqa/TextVQA_Rosetta_OCR_v0.2_train.json",
+               rosetta("train", "0054c91397f2fe05", ["STOP"]))
+    write_json(tmp_path, "textvqa/TextVQA_Rosetta_OCR_v0.2_val.json",
+               rosetta("val", "011e7e629fb9ae7b", ["SALE", "50%", "OFF"]))
     [sample] = read_samples(task, tmp_path)
     assert sample.id == "011e7e629fb9ae7b"
     assert sample.media == tmp_path / "textvqa/train_images/011e7e629fb9ae7b.jpg"

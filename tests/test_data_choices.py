@@ -44,11 +44,16 @@ def test_iconqa_choose_txt(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     _write_iconqa(
         tmp_path,
         {"98": ICONQA_PROBLEM, "99": image_task, "100": ICONQA_PROBLEM},
+        # the published pid_splits.json keys: `<subtask>_<split>` (lupantech/IconQA
+        # run_choose_txt/dataset.py reads pid_splits['%s_%s' % (task, name)])
         {
-            "train_choose_txt": ["100"],
-            "test_choose_txt": ["98"],
-            "test_choose_img": ["99"],
-            "test_fill_in_blank": [],
+            "choose_txt_train": ["100"],
+            "choose_txt_test": ["98"],
+            "choose_img_test": ["99"],
+            "fill_in_blank_test": [],
+            "choose_txt_val": [],
+            "choose_txt_trainval": ["100"],
+            "choose_txt_minitest": ["98"],
         },
     )
     [sample] = read_samples(tasks["iconqa"], tmp_path)
@@ -63,19 +68,20 @@ def test_iconqa_choose_txt(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
 
 
 def test_iconqa_missing_split_key(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
-    _write_iconqa(tmp_path, {"98": ICONQA_PROBLEM}, {"test": ["98"]})
-    with pytest.raises(DataError, match="no split 'test_choose_txt'"):
+    # a file written the other way round (`test_choose_txt`) is not the published one
+    _write_iconqa(tmp_path, {"98": ICONQA_PROBLEM}, {"test_choose_txt": ["98"]})
+    with pytest.raises(DataError, match="no split 'choose_txt_test' .has: test_choose_txt"):
         list(read_samples(tasks["iconqa"], tmp_path))
 
 
 def test_iconqa_pid_absent_from_problems(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
-    _write_iconqa(tmp_path, {}, {"test_choose_txt": ["98"]})
+    _write_iconqa(tmp_path, {}, {"choose_txt_test": ["98"]})
     with pytest.raises(DataError, match="record pid 98"):
         list(read_samples(tasks["iconqa"], tmp_path))
 
 
 def test_iconqa_answer_out_of_range(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
-    _write_iconqa(tmp_path, {"98": dict(ICONQA_PROBLEM, answer=4)}, {"test_choose_txt": ["98"]})
+    _write_iconqa(tmp_path, {"98": dict(ICONQA_PROBLEM, answer=4)}, {"choose_txt_test": ["98"]})
     with pytest.raises(DataError, match="record pid 98: field 'answer': index 4 out of range"):
         list(read_samples(tasks["iconqa"], tmp_path))
 

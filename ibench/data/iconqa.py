@@ -1,4 +1,5 @@
-"""IconQA reader: problems.json + pid_splits.json, the `<split>_<subtask>` pids."""
+"""IconQA reader: problems.json + pid_splits.json, the `<subtask>_<split>` pids (as the
+published file names them, e.g. `choose_txt_test`)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def read_iconqa(source: Source) -> Iterator[Sample]:
     """Multi-text-choice problems; image `<split>/<subtask>/<pid>/image.png`."""
     split = source.option("split", "test")
     subtask = source.option("subtask", "choose_txt")
-    for pid in split_pids(source, f"{split}_{subtask}"):
+    # lupantech/IconQA run_choose_txt/dataset.py: pid_splits['%s_%s' % (task, name)]
+    for pid in split_pids(source, f"{subtask}_{split}"):
         rec = problem(source, pid)
         if rec.has("ques_type") and rec.get("ques_type") != subtask:
             raise rec.error("ques_type", f"is {rec.get('ques_type')!r}, expected {subtask!r}")

@@ -34,6 +34,7 @@ class _Pack:
         self.root = root
         self.seed = seed
         self.written: dict[Path, bytes] = {}
+        self.ocr: dict[Path, list[tuple[str, str]]] = {}
 
     def rng(self, name: str) -> random.Random:
         """A generator of its own per dataset, so datasets do not shift each other."""
@@ -51,6 +52,17 @@ class _Pack:
 
     def write_json(self, rel: str, data: object) -> None:
         self.write_bytes(rel, json.dumps(data).encode("utf-8"))
+
+    def rosetta(self, rel: str, image_words: list[tuple[str, str]], split: str) -> None:
+        """Add images to a Rosetta OCR file that several datasets share (TextVQA val and
+        TextCaps val: both use TextVQA_Rosetta_OCR_v0.2_val.json) and rewrite it."""
+        path = self.root / rel
+        words = self.ocr.setdefault(path, [])
+        words.extend(image_words)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(_rosetta(words, split)).encode("utf-8")
+        path.write_bytes(data)
+        self.written[path] = data
 
     def write_lines(self, rel: str, lines: list[str]) -> None:
         self.write_bytes(rel, "".join(f"{line}\n" for line in lines).encode("utf-8"))
@@ -259,7 +271,8 @@ def _textcaps(pack: _Pack, task: TaskSpec, n: int) -> None:
             "data": entries,
         },
     )
-    pack.write_json(task.data.files["ocr"], _rosetta(ocr, "train"))
+    # TextCaps val images are TextVQA val images: their OCR is in the TextVQA val file
+    pack.rosetta(task.data.files["ocr"], ocr, "val")
 
 
 def _capfilt(pack: _Pack, task: TaskSpec, n: int) -> None:
@@ -428,7 +441,7 @@ def _textvqa(pack: _Pack, task: TaskSpec, n: int) -> None:
             "data": data,
         },
     )
-    pack.write_json(task.data.files["ocr"], _rosetta(ocr, "val"))
+    pack.rosetta(task.data.files["ocr"], ocr, "val")
 
 
 def _ocrvqa(pack: _Pack, task: TaskSpec, n: int) -> None:
@@ -548,10 +561,11 @@ def _iconqa(pack: _Pack, task: TaskSpec, n: int) -> None:
     split = task.data.options.get("split", "test")
     subtask = task.data.options.get("subtask", "choose_txt")
     problems: dict = {}
+    # the published pid_splits.json: `<subtask>_<split>` for every sub-task and split
     splits: dict[str, list[str]] = {
-        f"{s}_{t}": []
-        for s in ("train", "val", "test")
+        f"{t}_{s}": []
         for t in ("choose_img", "choose_txt", "fill_in_blank")
+        for s in ("train", "val", "test", "trainval", "minitrain", "minival", "minitest")
     }
     plan = [(split, subtask)] * n + [
         ("train", "choose_txt"),
@@ -581,7 +595,7 @@ def _iconqa(pack: _Pack, task: TaskSpec, n: int) -> None:
                 "label": "S2",
             }
         problems[pid] = record
-        splits[f"{part}_{kind}"].append(pid)
+        splits[f"{kind}_{part}"].append(pid)
         if (part, kind) == (split, subtask):
             folder = f"{task.data.media_dir}/{part}/{kind}/{pid}"
             pack.image(folder, "image.png", scene)
