@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ibench.media import MediaError, load_frames, load_image
+from ibench.media import MediaError, load_clip_frames, load_image
 from ibench.outcomes import failed_record, generate_record, rank_record
 from ibench.records import GenerationSettings, ModelInput, Request
 from ibench.results import append_lines
@@ -71,16 +71,20 @@ class Loaded:
     request: Request
     frames: list[Any] | None = None
     indices: list[int] | None = None
+    window: str | None = None
     error: MediaError | None = None
 
 
-def load_request_media(request: Request, frames: int | None) -> Loaded:
-    """Load the image, or sample `frames` frames of the video; a MediaError is kept, not raised."""
+def load_request_media(request: Request, frames: int | None,
+                       clip_tolerance_s: float = 1.0) -> Loaded:
+    """Load the image, or sample `frames` frames of the video (inside the request's clip when
+    it has one); a MediaError is kept, not raised."""
     try:
         if frames is None:
             return Loaded(request, [load_image(Path(request.media))])
-        images, indices = load_frames(Path(request.media), frames)
-        return Loaded(request, images, list(indices))
+        images, indices, window = load_clip_frames(
+            Path(request.media), frames, clip=request.clip, tolerance_s=clip_tolerance_s)
+        return Loaded(request, images, list(indices), window)
     except MediaError as exc:
         return Loaded(request, error=exc)
 
@@ -93,13 +97,15 @@ def batched(items: Iterable[Request], size: int) -> Iterator[list[Request]]:
 
 
 def prefetched(
-    batches: Iterator[Sequence[Request]], frames: int | None, workers: int
+    batches: Iterator[Sequence[Request]], frames: int | None, workers: int,
+    clip_tolerance_s: float = 1.0,
 ) -> Iterator[list[Loaded]]:
     """Yield batches with media loaded, loading the next batch while the current one runs."""
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ibench-media") as pool:
         pending: list[Future[Loaded]] | None = None
         for batch in batches:
-            submitted = [pool.submit(load_request_media, r, frames) for r in batch]
+            submitted = [pool.submit(load_request_media, r, frames, clip_tolerance_s)
+                         for r in batch]
             if pending is not None:
                 yield [f.result() for f in pending]
             pending = submitted
@@ -129,7 +135,9 @@ class TaskRunner:
     def run(self, requests: Iterable[Request]) -> dict[str, int]:
         """Run all requests; return counts per status."""
         counts: dict[str, int] = {}
-        for loaded in prefetched(batched(requests, self.current), self.frames, self.workers):
+        tolerance = float(self.task.data.options.get("clip_tolerance_s", 1.0))
+        for loaded in prefetched(batched(requests, self.current), self.frames, self.workers,
+                                 tolerance):
             if self.should_stop is not None and self.should_stop():
                 raise StopRequested()
             records = self.run_batch(loaded)
@@ -164,6 +172,9 @@ class TaskRunner:
                 record = self._record(item, output)
                 if item.indices is not None:
                     record["frames"] = item.indices
+                    record["frame_window"] = item.window
+                    if item.request.clip is not None:
+                        record["clip"] = list(item.request.clip)
                 record["seconds"] = round(seconds, 6)
                 records[i] = record
         return [records[i] for i in range(len(loaded))]

@@ -5,6 +5,7 @@ decord is imported only when a video is read, so image-only use never needs it.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PIL import Image
@@ -66,6 +67,43 @@ def load_frames(
     Fails with MediaError for a missing, empty, corrupt or truncated file, a video without
     frames, or one with fewer than `min_frames` frames.
     """
+    images, indices, _ = load_clip_frames(path, n, min_frames)
+    return images, indices
+
+
+# What a clip's (start, end) meant for a video file (recorded with every prediction).
+WHOLE_FILE, FILE_IS_CLIP, CLIP_WINDOW = "whole_file", "file_is_clip", "clip_window"
+
+
+def clip_frame_range(total: int, fps: float, clip: tuple[float, float] | None,
+                     tolerance_s: float) -> tuple[int, int, str]:
+    """(first frame, frame count, how) of the part of a video to sample from.
+
+    Without a clip: the whole file. With one: the whole file again when it is already the clip
+    (its duration equals end - start within `tolerance_s`), else the frames whose time lies in
+    [start, end): first = floor(start * fps), last = ceil(end * fps), capped at the video.
+    """
+    if clip is None:
+        return 0, total, WHOLE_FILE
+    start, end = clip
+    if fps <= 0:
+        raise ValueError(f"the video reports {fps} frames per second")
+    if abs(total / fps - (end - start)) <= tolerance_s:
+        return 0, total, FILE_IS_CLIP
+    first = math.floor(start * fps)
+    last = min(total, math.ceil(end * fps))
+    if first >= last:
+        raise ValueError(f"clip {start:g}-{end:g} s lies outside the video "
+                         f"({total} frames at {fps:g} fps = {total / fps:.2f} s)")
+    return first, last - first, CLIP_WINDOW
+
+
+def load_clip_frames(
+    path: Path | str, n: int, min_frames: int = 1, clip: tuple[float, float] | None = None,
+    tolerance_s: float = 1.0,
+) -> tuple[list[Image.Image], list[int], str]:
+    """load_frames inside a clip of the video (clip_frame_range): frames, their indices in the
+    file, and which window was sampled (whole_file, file_is_clip or clip_window)."""
     path = Path(path)
     _check_file(path)
     import decord  # lazily: only video tasks need it
@@ -79,7 +117,17 @@ def load_frames(
         raise MediaError(path, "video has no frames")
     if total < min_frames:
         raise MediaError(path, f"video has {total} frames, fewer than the {min_frames} required")
-    indices = frame_indices(total, n)
+    try:
+        fps = float(reader.get_avg_fps()) if clip is not None else 0.0
+        first, count, window = clip_frame_range(total, fps, clip, tolerance_s)
+    except ValueError as exc:
+        del reader
+        raise MediaError(path, str(exc)) from exc
+    if count < min_frames:
+        del reader
+        raise MediaError(path, f"the clip has {count} frames, fewer than the {min_frames} "
+                               "required")
+    indices = [first + i for i in frame_indices(count, n)]
     try:
         batch = reader.get_batch(indices).asnumpy()
     except (RuntimeError, decord.DECORDError) as exc:
@@ -90,7 +138,7 @@ def load_frames(
         del reader
     if batch.ndim != 4 or batch.shape[0] != len(indices) or batch.shape[-1] != 3:
         raise MediaError(path, f"decoded {batch.shape} instead of {len(indices)} RGB frames")
-    return [Image.fromarray(frame) for frame in batch], indices
+    return [Image.fromarray(frame) for frame in batch], indices, window
 
 
 def _first_line(exc: BaseException) -> str:

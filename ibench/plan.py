@@ -84,6 +84,7 @@ def plan_items(
                 mode=task.mode,  # type: ignore[arg-type]
                 media=sample.media,
                 candidates=candidates,
+                clip=sample.clip,
             )
 
 

@@ -25,6 +25,7 @@ class Sample:
     fields: dict[str, Any]
     references: dict[str, Any]
     candidates: tuple[str, ...] | None = None
+    clip: tuple[float, float] | None = None  # (start, end) seconds of the clip in its video
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,4 @@ class Request:
     media: Path
     candidates: tuple[str, ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    clip: tuple[float, float] | None = None

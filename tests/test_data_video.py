@@ -218,3 +218,63 @@ def test_llava_gpt_first_is_refused(tmp_path: Path, tasks: dict[str, TaskSpec]) 
     write_json(tmp_path, "llava/conversation_58k.json", [bad])
     with pytest.raises(DataError, match=r"field 'conversations\[0\].from'"):
         list(read_samples(tasks["llava_conv"], tmp_path))
+
+
+def test_ivqa_clip_bounds_come_with_the_sample(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    write_text(tmp_path, "ivqa/test.csv", IVQA_CSV)
+    samples = list(read_samples(tasks["ivqa"], tmp_path))
+    assert [s.clip for s in samples] == [(12.0, 27.0), (0.0, 15.0)]
+
+
+def test_ivqa_bad_clip_bound_names_row_and_column(tmp_path: Path,
+                                                  tasks: dict[str, TaskSpec]) -> None:
+    path = write_text(tmp_path, "ivqa/test.csv", IVQA_CSV.replace(",12,27,", ",12,soon,"))
+    with pytest.raises(DataError) as info:
+        list(read_samples(tasks["ivqa"], tmp_path))
+    assert str(path) in str(info.value) and "row 0" in str(info.value)
+    assert "field 'end'" in str(info.value) and "'soon'" in str(info.value)
+
+
+def test_clip_frame_range_by_hand() -> None:
+    from ibench.media import clip_frame_range
+
+    # 40 s at 8 fps = 320 frames, clip 12-27 s: frames floor(96) .. ceil(216) -> 120 frames
+    assert clip_frame_range(320, 8.0, (12.0, 27.0), 1.0) == (96, 120, "clip_window")
+    # a 15 s file (120 frames) for a 15 s clip is the clip itself: the whole file
+    assert clip_frame_range(120, 8.0, (12.0, 27.0), 1.0) == (0, 120, "file_is_clip")
+    assert clip_frame_range(124, 8.0, (12.0, 27.0), 1.0) == (0, 124, "file_is_clip")  # 15.5 s
+    assert clip_frame_range(320, 8.0, None, 1.0) == (0, 320, "whole_file")
+    # a clip running past the end is cut at the last frame: 30-38 s of a 36 s video
+    assert clip_frame_range(288, 8.0, (30.0, 38.0), 1.0) == (240, 48, "clip_window")
+    with pytest.raises(ValueError, match="outside the video"):
+        clip_frame_range(80, 8.0, (30.0, 45.0), 1.0)
+
+
+def test_frames_are_sampled_inside_the_clip_of_a_full_video(tmp_path: Path) -> None:
+    from ibench.data import synth
+    from ibench.media import load_clip_frames
+
+    path = tmp_path / "full.mp4"
+    path.write_bytes(synth.encode_video(synth.moving_frames("circle", "red", "right", 32), "mp4"))
+    # 32 frames at 8 fps (4 s), clip 1-3 s: frames 8..23, 4 uniform ones: 8 + [0, 4, 8, 12]
+    _, indices, window = load_clip_frames(path, 4, clip=(1.0, 3.0))
+    assert (indices, window) == ([8, 12, 16, 20], "clip_window")
+    _, indices, window = load_clip_frames(path, 4, clip=(10.0, 14.0))  # the file is the clip
+    assert (indices, window) == ([0, 8, 16, 24], "file_is_clip")
+
+
+def test_annotations_saved_with_a_bom_read_as_without(tmp_path: Path,
+                                                      tasks: dict[str, TaskSpec]) -> None:
+    # Excel and Windows editors start a re-saved CSV or JSON with U+FEFF
+    write_text(tmp_path, "ivqa/test.csv", "\ufeff" + IVQA_CSV)
+    samples = list(read_samples(tasks["ivqa"], tmp_path))
+    assert samples[0].media == tmp_path / "ivqa/videos/aBcD3fGh1jk.mp4"
+    questions = [{"answer": "yes", "id": 7, "question": "is it red?", "video_id": 3}]
+    spec = tasks["msvd_qa"]
+    for role in spec.data.files:
+        path = tmp_path / spec.data.files[role]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\ufeff" + json.dumps(questions), encoding="utf-8")
+    task = dataclasses.replace(spec, mode="generate", rank=None)
+    [sample] = list(read_samples(task, tmp_path))
+    assert sample.id == "7" and sample.fields == {"question": "is it red?"}

@@ -70,7 +70,7 @@ def read_candidates_file(path: Path) -> tuple[str, ...]:
             raise DataError(path, "must be a list of answers or an {answer: label} mapping")
     else:
         try:
-            items = path.read_text(encoding="utf-8").splitlines()
+            items = path.read_text(encoding="utf-8-sig").splitlines()
         except FileNotFoundError as exc:
             raise DataError(path, "candidates file not found") from exc
         except (OSError, UnicodeDecodeError) as exc:

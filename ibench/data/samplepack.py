@@ -836,13 +836,19 @@ def _ivqa(pack: _Pack, task: TaskSpec, n: int) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["video_id", "start", "end", "question", *(f"answer{k}" for k in range(1, 6))])
+    # `start`/`end` are seconds of the clip inside the YouTube video. Even rows: the full video
+    # (4 s at 8 fps), the clip 1-3 s inside it; odd rows: a file that is the clip itself (2 s
+    # for a 5-7 s clip), as a user who cut the clips would have it.
     for i in range(n):
         video_id = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(11))
         look, question, answer = _video_question(rng, i)
         name = video_name(pattern, {"video_id": video_id}, Path(pattern), i)
-        pack.video(task.data.media_dir, name, synth.moving_frames(*look))
+        full = i % 2 == 0
+        frames = synth.moving_frames(*look, frames=32 if full else 16)
+        pack.video(task.data.media_dir, name, frames)
         answers = [answer, answer, answer, f"the {answer}" if i % 2 else answer, "not sure"]
-        writer.writerow([video_id, 10 * i, 10 * i + 8, question, *answers])
+        start, end = (1, 3) if full else (5, 7)
+        writer.writerow([video_id, start, end, question, *answers])
     pack.write_bytes(task.data.files["test"], buffer.getvalue().encode("utf-8"))
 
 

@@ -191,7 +191,7 @@ def _missing(path: Path) -> DataError:
 def read_json(path: Path) -> Any:
     """Parse one JSON file; a DataError naming the file on absence or bad JSON."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:
             return json.load(handle)
     except FileNotFoundError as exc:
         raise _missing(path) from exc
@@ -206,7 +206,7 @@ def read_json(path: Path) -> Any:
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """(1-based line number, parsed object) for each non-blank line of a JSON Lines file."""
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise _missing(path) from exc
     except OSError as exc:
@@ -227,7 +227,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
 def read_csv(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """(0-based row index, row dict) of a CSV file with a header that has the required columns."""
     try:
-        handle = open(path, encoding="utf-8", newline="")
+        handle = open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError as exc:
         raise _missing(path) from exc
     except OSError as exc:

@@ -79,9 +79,25 @@ def read_json_video_qa(source: Source) -> Iterator[Sample]:
         )
 
 
+def _seconds(row: dict, column: str, path: Path, name: str) -> float:
+    """A clip bound in seconds from a CSV cell (a DataError naming row and column)."""
+    text = (row.get(column) or "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(path, f"must be a number of seconds, got {text!r}", name, column) from None
+    if not value >= 0:  # also refuses nan
+        raise DataError(path, f"must be a non-negative number of seconds, got {text!r}", name,
+                        column)
+    return value
+
+
 def read_ivqa(source: Source) -> Iterator[Sample]:
-    """iVQA test.csv: `video_id, question, answer1..answer5`; id = an `id`/`qid` column if the
-    file has one, else the 0-based row index; reference `{"answers": [5 str]}`."""
+    """iVQA test.csv: `video_id, start, end, question, answer1..answer5`; id = an `id`/`qid`
+    column if the file has one, else the 0-based row index; reference `{"answers": [5 str]}`.
+
+    `start` and `end` (seconds) bound the clip inside the YouTube video: the sample carries them
+    and frames are sampled inside them unless the file is the clip already (media.py)."""
     path = source.path("test")
     columns = ("video_id", "question", *(f"answer{k}" for k in range(1, 6)))
     pattern = _pattern(source)
@@ -93,9 +109,16 @@ def read_ivqa(source: Source) -> Iterator[Sample]:
                 raise DataError(path, "is empty", name, column)
         answers = [row[f"answer{k}"].strip() for k in range(1, 6)]
         video = video_name(pattern, row, path, name)
+        clip = None
+        if "start" in row or "end" in row:
+            clip = (_seconds(row, "start", path, name), _seconds(row, "end", path, name))
+            if clip[1] <= clip[0]:
+                raise DataError(path, f"must be after start ({clip[0]:g} s), got {clip[1]:g}",
+                                name, "end")
         yield Sample(
             sample_id,
             source.media(video, path, name, "video_id"),
             {"question": row["question"].strip()},
             {"answers": answers},
+            clip=clip,
         )
