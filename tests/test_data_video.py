@@ -45,8 +45,32 @@ def _write_msvd(root: Path) -> None:
     write_json(root, "msvd/train_qa.json", _train(TRAIN_ANSWERS))
 
 
-def test_msvd_qa(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+def test_msvd_qa_as_published(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    # The MSVD-QA release: YouTubeClips/<youtube_id>_<start>_<end>.avi, and youtube_mapping.txt
+    # lines "<youtube_id>_<start>_<end> vid<N>" for the video_id N of the QA files.
     _write_msvd(tmp_path)
+    write_text(tmp_path, "msvd/youtube_mapping.txt",
+               "-4wsuPCjDBc_5_15 vid1\nbQJQGoJF7_k_162_169 vid1301\n-8y1Q0rA3n8_108_115 vid1302\n")
+    samples = list(read_samples(tasks["msvd_qa"], tmp_path))
+    assert samples[0].media == tmp_path / "msvd/YouTubeClips/bQJQGoJF7_k_162_169.avi"
+    assert samples[2].media == tmp_path / "msvd/YouTubeClips/-8y1Q0rA3n8_108_115.avi"
+    assert samples[0].references == {"answer": "man"}
+
+
+def test_msvd_mapping_without_the_video_is_named(tmp_path: Path,
+                                                 tasks: dict[str, TaskSpec]) -> None:
+    _write_msvd(tmp_path)
+    path = write_text(tmp_path, "msvd/youtube_mapping.txt", "bQJQGoJF7_k_162_169 vid1301\n")
+    with pytest.raises(DataError) as info:
+        list(read_samples(tasks["msvd_qa"], tmp_path))
+    assert str(path) in str(info.value) and "vid1302" in str(info.value)
+    write_text(tmp_path, "msvd/youtube_mapping.txt", "bQJQGoJF7_k_162_169\n")
+    with pytest.raises(DataError, match="line 1"):
+        list(read_samples(tasks["msvd_qa"], tmp_path))
+
+
+def test_msvd_qa_renamed_clips(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
+    _write_msvd(tmp_path)  # no youtube_mapping.txt: the clips renamed vid<N>.avi
     samples = list(read_samples(tasks["msvd_qa"], tmp_path))
     assert [s.id for s in samples] == ["30933", "30934", "30935"]
     assert samples[0].media == tmp_path / "msvd/videos/vid1301.avi"  # video_id N -> vid<N>.avi
@@ -100,8 +124,10 @@ def test_candidates_file_role_replaces_the_train_file(
 ) -> None:
     write_json(tmp_path, "msvd/test_qa.json", MSVD_TEST)
     write_text(tmp_path, "msvd/answer_set.txt", "man\nchair\n\nman\ntable\n")
-    files = dict(tasks["msvd_qa"].data.files, candidates="msvd/answer_set.txt")
-    task = with_data(tasks["msvd_qa"], files=files)
+    files = {"test": "msvd/test_qa.json", "train": "msvd/train_qa.json",
+             "candidates": "msvd/answer_set.txt"}
+    task = with_data(tasks["msvd_qa"], files=files, media_dir="msvd/videos",
+                     options={"video_name": "vid{video_id}.avi"})
     [first, *_] = read_samples(task, tmp_path)  # no train file on disk: not needed
     assert first.candidates == ("man", "chair", "table")
     assert vocabulary_coverage(task, tmp_path) == pytest.approx(2 / 3)
@@ -271,7 +297,7 @@ def test_annotations_saved_with_a_bom_read_as_without(tmp_path: Path,
     assert samples[0].media == tmp_path / "ivqa/videos/aBcD3fGh1jk.mp4"
     questions = [{"answer": "yes", "id": 7, "question": "is it red?", "video_id": 3}]
     spec = tasks["msvd_qa"]
-    for role in spec.data.files:
+    for role in ("test", "train"):
         path = tmp_path / spec.data.files[role]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\ufeff" + json.dumps(questions), encoding="utf-8")

@@ -803,11 +803,19 @@ def _video_json(pack: _Pack, task: TaskSpec, n: int, msrvtt: bool) -> None:
         for _ in range(1 + j % 3):
             train.append(_video_record(len(train), question, answer, 1 + len(train) // 2, msrvtt))
     test = []
+    mapping = []  # MSVD as published: YouTubeClips/<youtube_id>_<start>_<end>.avi + a mapping
     for i in range(n):
         video_id = (7010 if msrvtt else 1301) + i // 2
         if i % 2 == 0:
             look, question, answer = _video_question(rng, i)
-            name = video_name(pattern, {"video_id": video_id}, Path(pattern), i)
+            if "mapping" in task.data.files:
+                youtube = "".join(rng.choice(string.ascii_letters + string.digits + "-_")
+                                  for _ in range(11))
+                clip = f"{youtube}_{i + 3}_{i + 9}"
+                mapping.append(f"{clip} vid{video_id}")
+                name = f"{clip}.avi"
+            else:
+                name = video_name(pattern, {"video_id": video_id}, Path(pattern), i)
             pack.video(task.data.media_dir, name, synth.moving_frames(*look))
         else:  # a second question about the same video
             kind, color, direction = look
@@ -818,6 +826,8 @@ def _video_json(pack: _Pack, task: TaskSpec, n: int, msrvtt: bool) -> None:
             ][(i + 1) % 3]
         test.append(_video_record(len(train) + i, question, answer, video_id, msrvtt))
     pack.write_json(task.data.files["test"], test)
+    if mapping:
+        pack.write_lines(task.data.files["mapping"], mapping)
     if "train" in task.data.files:
         pack.write_json(task.data.files["train"], train)
 

@@ -55,21 +55,52 @@ def _ranks_vocabulary(source: Source) -> bool:
     return source.task.mode == "rank" and rank is not None and rank.candidates == "vocabulary"
 
 
+def youtube_mapping(source: Source) -> dict[int, str]:
+    """MSVD's youtube_mapping.txt: lines `<youtube_id>_<start>_<end> vid<N>` -> {N: clip}."""
+    path = source.path("mapping")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except FileNotFoundError as exc:
+        raise DataError(path, "annotation file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(path, f"cannot read: {exc}") from exc
+    out: dict[int, str] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2 or not re.fullmatch(r"vid\d+", parts[1]):
+            raise DataError(path, f"expected '<youtube_id>_<start>_<end> vid<N>', got {line!r}",
+                            f"line {number}")
+        out[int(parts[1][3:])] = parts[0]
+    return out
+
+
 def read_json_video_qa(source: Source) -> Iterator[Sample]:
     """test_qa.json of MSVD-QA / MSRVTT-QA: `{answer, id, question, video_id}` records.
 
-    The vocabulary is built once and its tuple shared by every sample (memory).
+    Video files: MSVD as published, `<youtube_id>_<start>_<end>.avi` found through
+    youtube_mapping.txt (the `mapping` file); otherwise the `video_name` pattern (MSVD clips
+    renamed `vid<N>.avi`, MSRVTT `video<N>.mp4`). The vocabulary is built once and its tuple
+    shared by every sample (memory).
     """
     path = source.path("test")
     data = record_list(source.json("test"), None, path, "questions")
     candidates = source_vocabulary(source).answers if _ranks_vocabulary(source) else None
-    pattern = _pattern(source)
+    mapping = youtube_mapping(source) if "mapping" in source.files else None
+    pattern = None if mapping is not None else _pattern(source)
     for i, raw in enumerate(data):
         rec = Record(raw, path, f"#{i}")
         qid = rec.id("id")
         rec.rename(f"#{i} (id {qid})")
-        rec.int("video_id")
-        name = video_name(pattern, rec.value, path, rec.name)
+        vid = rec.int("video_id")
+        if mapping is not None:
+            if vid not in mapping:
+                raise DataError(source.path("mapping"), f"has no line for vid{vid}", rec.name,
+                                "video_id")
+            name = f"{mapping[vid]}.avi"
+        else:
+            name = video_name(pattern, rec.value, path, rec.name)
         yield Sample(
             qid,
             source.media(name, path, rec.name, "video_id"),
