@@ -261,7 +261,8 @@ def _split_names(text: str | None) -> list[str] | None:
 
 
 @data.command("check")
-@click.option("--data-root", type=click.Path(path_type=Path), required=True)
+@click.option("--data-root", type=click.Path(path_type=Path), envvar="IBENCH_DATA_ROOT",
+              required=True, help="Datasets folder; default $IBENCH_DATA_ROOT.")
 @click.option("--tasks", "task_names", default=None, help="Comma-separated task ids (default all).")
 @click.option("--split", type=click.Choice(["held-in", "held-out", "server", "all"]),
               default="all")
@@ -430,6 +431,13 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
     if group.rank == 0:
         print_metrics(run, metrics, outcomes)
         _print_board(build_leaderboard([run.path]))
+        scored = [t for t, e in metrics.get("tasks", {}).items()
+                  if "value" in e or e.get("status") == "submission"]
+        if not scored:
+            click.echo(f"error: no task was scored ({len(outcomes)} asked, "
+                       f"{sum(o.status == 'skipped' for o in outcomes)} skipped for their data); "
+                       f"see `ibench data check --data-root {data_root}`", err=True)
+            sys.exit(1)
 
 
 def _default_data_root(model: str, hooks: object) -> Path:

@@ -25,6 +25,7 @@ from typing import Any
 
 from ibench import __version__
 from ibench.data import DataError, missing_files, read_samples
+from ibench.data.source import open_source
 from ibench.dist import ProcessGroup
 from ibench.execute import Model, StrictStop, TaskRunner
 from ibench.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_record, plan_items
@@ -379,6 +380,12 @@ def scan_task(task: TaskSpec, options: EvalOptions, templates: list[Template], r
     except DataError as exc:
         tmp.unlink(missing_ok=True)
         return None, f"{task.id}: unusable data: {exc}"
+    if scan.samples == 0:
+        tmp.unlink(missing_ok=True)
+        files = ", ".join(str(p) for p in open_source(task, options.data_root)
+                          .required_paths().values())
+        return None, (f"{task.id}: no samples in {files} (the protocol's split has "
+                      f"{task.eval_size or 'some'}); is it the right file?")
     if writing:
         os.replace(tmp, refs)
     return scan, ""

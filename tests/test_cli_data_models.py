@@ -45,3 +45,44 @@ def test_unknown_model_is_a_clear_error(capsys, tmp_path, sample_pack):
     code, _, err = run_cli(capsys, "eval", "--model", str(tmp_path / "nowhere"), "--tasks",
                            "gqa", "--data-root", str(sample_pack), "--output", str(tmp_path))
     assert code == 1 and "error:" in err and "Traceback" not in err
+
+
+def test_an_annotation_file_with_no_samples_is_not_found(capsys, tmp_path, monkeypatch):
+    gqa = load_tasks()["gqa"]
+    path = tmp_path / gqa.data.files["questions"]
+    path.parent.mkdir(parents=True)
+    path.write_text("{}", encoding="utf-8")  # GQA with 0 of 12,578 questions
+    code, out, _ = run_cli(capsys, "data", "check", "--data-root", str(tmp_path), "--tasks", "gqa")
+    assert code == 1 and "UNUSABLE" in out and "no samples in" in out and "12578" in out
+    ivqa = load_tasks()["ivqa"]
+    empty = tmp_path / ivqa.data.files["test"]
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")  # a 0-byte file
+    monkeypatch.setenv("IBENCH_DATA_ROOT", str(tmp_path))  # honoured as eval honours it
+    code, out, _ = run_cli(capsys, "data", "check", "--tasks", "ivqa,gqa", "--json")
+    checks = __import__("json").loads(out)
+    assert code == 1 and [c["usable"] for c in checks] == [False, False]
+    assert all(c["data_root"] == str(tmp_path) for c in checks)
+    errors = {c["task"]: c["error"] for c in checks}
+    assert "no samples in" in errors["gqa"] and "missing column" in errors["ivqa"]
+
+
+def test_eval_that_scores_nothing_fails_in_one_line(capsys, tmp_path, ibench_cache):
+    code, out, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "gqa,vsr",
+                             "--data-root", str(tmp_path / "empty"), "--output",
+                             str(tmp_path / "out"))
+    assert code == 1
+    assert "error: no task was scored (2 asked, 2 skipped for their data)" in err
+    assert "Traceback" not in out + err
+
+
+def test_eval_skips_a_task_whose_file_has_no_samples(capsys, tmp_path, ibench_cache):
+    gqa = load_tasks()["gqa"]
+    path = tmp_path / "data" / gqa.data.files["questions"]
+    path.parent.mkdir(parents=True)
+    path.write_text("{}", encoding="utf-8")
+    code, out, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "gqa",
+                             "--data-root", str(tmp_path / "data"), "--output",
+                             str(tmp_path / "out"))
+    assert code == 1 and f"gqa: no samples in {path}" in (out + err).replace("\n", "")
+    assert "no task was scored" in err

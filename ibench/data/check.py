@@ -144,8 +144,13 @@ def check_task(
     except DataError as exc:
         result.error = str(exc)
         return result
-    result.usable = True
     result.sample_count = len(samples)
+    if not samples:
+        files = ", ".join(str(p) for p in source.required_paths().values())
+        result.error = (f"no samples in {files} (the protocol's split has "
+                        f"{task.eval_size or 'some'}): an empty or wrong file")
+        return result
+    result.usable = True
     first_user: dict[Path, str] = {}
     for sample in samples:
         first_user.setdefault(sample.media, sample.id)
