@@ -288,6 +288,8 @@ def _print_checks(checks: list, data_root: Path) -> None:
     for c in checks:
         status = "found" if c.usable else "MISSING" if c.missing_files else "UNUSABLE"
         count = f"{c.n_samples} (protocol {c.expected or '-'})" if c.usable else "-"
+        if c.bad_records:
+            count += f", {len(c.bad_records)} bad records"
         media = f"{len(c.media_problems)} of {c.media_checked} bad" if c.usable else "-"
         rows.append([c.task, status, count, media])
     print_table(f"Data under {data_root}", ["task", "status", "samples", "media checked"], rows)
@@ -297,6 +299,8 @@ def _print_checks(checks: list, data_root: Path) -> None:
             out.print(f"{c.task}: missing {path}\n    published at {c.published_at}")
         if c.error and not c.missing_files:
             out.print(f"{c.task}: {c.error}")
+        for reason in c.bad_records[:10]:
+            out.print(f"{c.task}: bad record: {reason}")
         for problem in c.media_problems[:10]:
             out.print(f"{c.task}: sample {problem[0]}: {problem[1]}: {problem[2]}")
 

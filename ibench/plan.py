@@ -56,7 +56,7 @@ def candidates_for(task: TaskSpec, sample: Sample) -> tuple[str, ...] | None:
     return sample.candidates
 
 
-PLAN_FAILURES = ("no_candidates", "render_error")
+PLAN_FAILURES = ("no_candidates", "render_error", "bad_record")
 
 
 def plan_items(
@@ -65,6 +65,10 @@ def plan_items(
     """One request per (sample, template), lazily; a pair that cannot be rendered (or a rank
     sample without candidates) is a PlanFailure instead."""
     for sample in samples:
+        if sample.failure is not None:  # a bad record: one failure line per template
+            for template in templates:
+                yield PlanFailure(sample.id, template.id, "bad_record", str(sample.failure))
+            continue
         candidates = candidates_for(task, sample)
         for template in templates:
             if task.mode == "rank" and not candidates:

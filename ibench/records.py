@@ -26,6 +26,7 @@ class Sample:
     references: dict[str, Any]
     candidates: tuple[str, ...] | None = None
     clip: tuple[float, float] | None = None  # (start, end) seconds of the clip in its video
+    failure: Exception | None = None  # a bad record: the DataError naming file, record, field
 
 
 @dataclass(frozen=True)

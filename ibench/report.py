@@ -102,7 +102,12 @@ def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any]) -> lis
         elif entry and entry.get("headline_is_zero_shot") is False:
             notes.append(f"{name}: {task_id} is scored with template "
                          f"{entry['headline_template']}, not the zero-shot prompt")
-        failed = sum(entry.get("failures", {}).values())
+        failures = dict(entry.get("failures", {}))
+        bad = failures.pop("bad_record", 0)
+        if bad:
+            notes.append(f"{name}: {task_id}: {bad} bad records in the data, left out of the "
+                         "metric (see the predictions' reasons): not comparable to the paper")
+        failed = sum(failures.values())
         if failed:
             notes.append(f"{name}: {task_id}: {failed} failed requests scored as wrong")
         variant = entry.get("metric_options", {}).get("variant")

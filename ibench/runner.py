@@ -329,12 +329,14 @@ class TaskScan:
     samples: int = 0
     requests: int = 0
     failures: int = 0
+    bad_records: int = 0
+    first_bad: str = ""
 
 
 def task_samples(task: TaskSpec, options: EvalOptions, chosen: set[str] | None
                  ) -> Iterator[Sample]:
     """The task's samples in reader order, restricted to the seeded subset when there is one."""
-    for sample in read_samples(task, options.data_root):
+    for sample in read_samples(task, options.data_root, strict=options.strict):
         if chosen is None or sample.id in chosen:
             yield sample
 
@@ -353,8 +355,8 @@ def scan_task(task: TaskSpec, options: EvalOptions, templates: list[Template], r
     tmp = refs.with_suffix(".tmp")
     writing = options.group.rank == 0
     try:
-        chosen = chosen_ids(read_samples(task, options.data_root), task.id, options.limit,
-                            options.seed)
+        chosen = chosen_ids(read_samples(task, options.data_root, strict=options.strict),
+                            task.id, options.limit, options.seed)
         scan = TaskScan(chosen)
         vocabulary: set[str] | None = None
         if writing:
@@ -362,6 +364,11 @@ def scan_task(task: TaskSpec, options: EvalOptions, templates: list[Template], r
             tmp.unlink(missing_ok=True)
         with open(tmp, "a", encoding="utf-8") if writing else nullcontext() as handle:
             for sample in task_samples(task, options, chosen):
+                if sample.failure is not None:  # a bad record: failure lines, no references
+                    scan.bad_records += 1
+                    scan.first_bad = scan.first_bad or str(sample.failure)
+                    scan.failures += len(templates)
+                    continue
                 scan.samples += 1
                 if task.rank is not None and task.rank.candidates == "vocabulary":
                     if vocabulary is None:  # one shared tuple per task
@@ -384,8 +391,10 @@ def scan_task(task: TaskSpec, options: EvalOptions, templates: list[Template], r
         tmp.unlink(missing_ok=True)
         files = ", ".join(str(p) for p in open_source(task, options.data_root)
                           .required_paths().values())
+        bad = (f"; all {scan.bad_records} records are bad, the first: {scan.first_bad}"
+               if scan.bad_records else "")
         return None, (f"{task.id}: no samples in {files} (the protocol's split has "
-                      f"{task.eval_size or 'some'}); is it the right file?")
+                      f"{task.eval_size or 'some'}){bad}")
     if writing:
         os.replace(tmp, refs)
     return scan, ""
@@ -408,6 +417,9 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
             raise StrictStop(problem)
         hooks.message(f"skipping {problem}")
         return TaskOutcome(task.id, "skipped", problem)
+    if scan.bad_records and group.rank == 0:
+        hooks.message(f"{task.id}: {scan.bad_records} bad records, recorded as bad_record "
+                      f"failures (--strict stops at the first); the first: {scan.first_bad}")
     part = "" if group.world == 1 else f"part-{group.rank}"
     out_path = run.predictions(task.id, part)
     done = None

@@ -50,12 +50,15 @@ def template_results(run: RunDir, task_id: str, metric: str,
 
 
 def failure_counts(run: RunDir, task_id: str) -> dict[str, dict[str, int]]:
-    """Per template: how many of the evaluated samples' requests failed, by failure kind."""
+    """Per template: how many of the evaluated samples' requests failed, by failure kind, and
+    the bad records of the data (`bad_record`: records that could not become samples, left
+    out of the metric)."""
     evaluated = set(load_references(run, task_id, ()))
     counts: dict[str, Counter[str]] = {}
     for (sid, tid), record in load_predictions(run, task_id, ()).items():
-        if sid in evaluated and record["status"] != "ok":
-            counts.setdefault(tid, Counter())[record["status"]] += 1
+        status = record["status"]
+        if status != "ok" and (sid in evaluated or status == "bad_record"):
+            counts.setdefault(tid, Counter())[status] += 1
     return {tid: dict(sorted(c.items())) for tid, c in counts.items()}
 
 

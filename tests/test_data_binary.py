@@ -63,7 +63,7 @@ def test_vsr_malformed_validator_string(tmp_path: Path, tasks: dict[str, TaskSpe
     lines[1] = lines[1].replace('"[2, 51, 26]"', '"[2, 51"')
     path = write_text(tmp_path, "vsr/zeroshot/test.jsonl", "\n".join(lines) + "\n")
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["vsr"], tmp_path))
+        list(read_samples(tasks["vsr"], tmp_path, strict=True))
     assert str(path) in str(info.value)
     assert "record line 2" in str(info.value)
     assert "field 'vote_false_validator_id'" in str(info.value)
@@ -73,13 +73,13 @@ def test_vsr_bad_label(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     line = VSR_TEST_JSONL.splitlines()[0].replace('"label": 1', '"label": 2')
     write_text(tmp_path, "vsr/zeroshot/test.jsonl", line + "\n")
     with pytest.raises(DataError, match="record line 1: field 'label': must be 0 or 1"):
-        list(read_samples(tasks["vsr"], tmp_path))
+        list(read_samples(tasks["vsr"], tmp_path, strict=True))
 
 
 def test_vsr_bad_json_line(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     path = write_text(tmp_path, "vsr/zeroshot/test.jsonl", VSR_TEST_JSONL + "{not json\n")
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["vsr"], tmp_path))
+        list(read_samples(tasks["vsr"], tmp_path, strict=True))
     assert str(path) in str(info.value) and "record line 5" in str(info.value)
 
 
@@ -109,5 +109,5 @@ def test_hateful_memes_missing_label(tmp_path: Path, tasks: dict[str, TaskSpec])
         tmp_path, "hateful_memes/dev_seen.jsonl", '{"id":8291,"img":"img\\/08291.png","text":"x"}\n'
     )
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["hateful_memes"], tmp_path))
+        list(read_samples(tasks["hateful_memes"], tmp_path, strict=True))
     assert str(info.value) == f"{path}: record line 1 (id 8291): field 'label': missing"

@@ -86,7 +86,7 @@ def test_coco_karpathy_record_without_raw(tmp_path: Path, tasks: dict[str, TaskS
         tmp_path, "coco/annotations/dataset_coco.json", {"images": [bad], "dataset": "coco"}
     )
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["coco_caption"], tmp_path))
+        list(read_samples(tasks["coco_caption"], tmp_path, strict=True))
     assert str(path) in str(info.value)
     assert "record #0 (image 391895)" in str(info.value)
     assert "field 'sentences[0].raw'" in str(info.value)
@@ -147,7 +147,7 @@ def test_neither_variant_names_the_official_path(
     tmp_path: Path, tasks: dict[str, TaskSpec]
 ) -> None:
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["coco_caption"], tmp_path))
+        list(read_samples(tasks["coco_caption"], tmp_path, strict=True))
     assert str(tmp_path / "coco/annotations/dataset_coco.json") in str(info.value)
 
 
@@ -157,7 +157,7 @@ def test_lavis_gt_missing_an_image(tmp_path: Path, tasks: dict[str, TaskSpec]) -
         tmp_path, "coco/annotations/coco_karpathy_test_gt.json", {"annotations": [], "images": []}
     )
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["coco_caption"], tmp_path))
+        list(read_samples(tasks["coco_caption"], tmp_path, strict=True))
     assert str(gt) in str(info.value) and "image_id 391895" in str(info.value)
 
 
@@ -224,7 +224,7 @@ def test_lavis_train_file_is_refused(tmp_path: Path, tasks: dict[str, TaskSpec])
         [{"image": "flickr30k-images/1.jpg", "caption": "one", "image_id": "1"}],
     )
     with pytest.raises(DataError, match="train file"):
-        list(read_samples(tasks["flickr30k"], tmp_path))
+        list(read_samples(tasks["flickr30k"], tmp_path, strict=True))
 
 
 NOCAPS = {
@@ -272,7 +272,7 @@ def test_nocaps(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
 def test_nocaps_image_without_captions(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     write_json(tmp_path, "nocaps/nocaps_val_4500_captions.json", dict(NOCAPS, annotations=[]))
     with pytest.raises(DataError, match="no caption annotation"):
-        list(read_samples(tasks["nocaps"], tmp_path))
+        list(read_samples(tasks["nocaps"], tmp_path, strict=True))
 
 
 def _textcaps_entry(caption_id: int, caption: str, refs: list[str]) -> dict:
@@ -345,5 +345,5 @@ def test_capfilt_url_only_records_are_refused(tmp_path: Path, tasks: dict[str, T
         [{"url": "http://example.org/a.jpg", "caption": "a cat"}],
     )
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["web_capfilt"], tmp_path))
+        list(read_samples(tasks["web_capfilt"], tmp_path, strict=True))
     assert "field 'image'" in str(info.value) and "download" in str(info.value)

@@ -71,19 +71,19 @@ def test_iconqa_missing_split_key(tmp_path: Path, tasks: dict[str, TaskSpec]) ->
     # a file written the other way round (`test_choose_txt`) is not the published one
     _write_iconqa(tmp_path, {"98": ICONQA_PROBLEM}, {"test_choose_txt": ["98"]})
     with pytest.raises(DataError, match="no split 'choose_txt_test' .has: test_choose_txt"):
-        list(read_samples(tasks["iconqa"], tmp_path))
+        list(read_samples(tasks["iconqa"], tmp_path, strict=True))
 
 
 def test_iconqa_pid_absent_from_problems(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     _write_iconqa(tmp_path, {}, {"choose_txt_test": ["98"]})
     with pytest.raises(DataError, match="record pid 98"):
-        list(read_samples(tasks["iconqa"], tmp_path))
+        list(read_samples(tasks["iconqa"], tmp_path, strict=True))
 
 
 def test_iconqa_answer_out_of_range(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     _write_iconqa(tmp_path, {"98": dict(ICONQA_PROBLEM, answer=4)}, {"choose_txt_test": ["98"]})
     with pytest.raises(DataError, match="record pid 98: field 'answer': index 4 out of range"):
-        list(read_samples(tasks["iconqa"], tmp_path))
+        list(read_samples(tasks["iconqa"], tmp_path, strict=True))
 
 
 def test_embedded_pid_splits_match_the_shared_sample() -> None:
@@ -250,7 +250,7 @@ def test_visdial_gt_index_must_point_at_the_answer(
     bad = [dict(ROUNDS[0], gt_index=0)]
     path = write_json(tmp_path, "visdial/visdial_1.0_val.json", _visdial(bad))
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["visdial"], tmp_path))
+        list(read_samples(tasks["visdial"], tmp_path, strict=True))
     assert str(path) in str(info.value)
     assert "dialog #0 (image_id 185565) round 1" in str(info.value)
     assert "field 'gt_index'" in str(info.value)
@@ -259,14 +259,14 @@ def test_visdial_gt_index_must_point_at_the_answer(
 def test_visdial_question_index_out_of_range(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     write_json(tmp_path, "visdial/visdial_1.0_val.json", _visdial([dict(ROUNDS[0], question=7)]))
     with pytest.raises(DataError, match="field 'question': index 7 out of range for 3 items"):
-        list(read_samples(tasks["visdial"], tmp_path))
+        list(read_samples(tasks["visdial"], tmp_path, strict=True))
 
 
 def test_visdial_option_index_out_of_range(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     rounds = [dict(ROUNDS[0], answer_options=[3, 0, 1, 99])]
     write_json(tmp_path, "visdial/visdial_1.0_val.json", _visdial(rounds))
     with pytest.raises(DataError, match=r"field 'answer_options\[3\]'"):
-        list(read_samples(tasks["visdial"], tmp_path))
+        list(read_samples(tasks["visdial"], tmp_path, strict=True))
 
 
 def test_visdial_image_prefix_option(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:

@@ -26,7 +26,7 @@ def test_media_path_leaving_the_root_is_refused(
     root = tmp_path / "root"
     path = write_text(root, "vsr/zeroshot/test.jsonl", _vsr_line(image))
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["vsr"], root))
+        list(read_samples(tasks["vsr"], root, strict=True))
     message = str(info.value)
     assert str(path) in message and "record line 1" in message and "field 'image'" in message
     assert "refused" in message or "leaves the media folder" in message
@@ -43,7 +43,7 @@ def test_dotdot_that_stays_in_the_media_folder_is_allowed(
 def test_windows_absolute_path_is_refused(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     write_text(tmp_path, "vsr/zeroshot/test.jsonl", _vsr_line("C:\\Windows\\win.ini"))
     with pytest.raises(DataError, match="absolute media path"):
-        list(read_samples(tasks["vsr"], tmp_path))
+        list(read_samples(tasks["vsr"], tmp_path, strict=True))
 
 
 def test_traversal_through_an_id_is_refused(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
@@ -53,21 +53,21 @@ def test_traversal_through_an_id_is_refused(tmp_path: Path, tasks: dict[str, Tas
     )
     write_text(tmp_path, "ivqa/test.csv", csv)
     with pytest.raises(DataError, match="leaves the media folder"):
-        list(read_samples(tasks["ivqa"], tmp_path))
+        list(read_samples(tasks["ivqa"], tmp_path, strict=True))
     write_json(
         tmp_path,
         "gqa/testdev_balanced_questions.json",
         {"1": {"question": "q?", "imageId": "../../../etc/passwd", "answer": "a"}},
     )
     with pytest.raises(DataError, match="field 'imageId'"):
-        list(read_samples(tasks["gqa"], tmp_path))
+        list(read_samples(tasks["gqa"], tmp_path, strict=True))
 
 
 def test_hateful_escaped_traversal_is_refused(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     line = '{"id":1,"img":"img\\/..\\/..\\/..\\/..\\/etc\\/passwd","label":0,"text":"x"}\n'
     write_text(tmp_path, "hateful_memes/dev_seen.jsonl", line)
     with pytest.raises(DataError, match="field 'img'"):
-        list(read_samples(tasks["hateful_memes"], tmp_path))
+        list(read_samples(tasks["hateful_memes"], tmp_path, strict=True))
 
 
 def test_missing_annotation_file_names_the_exact_path(
@@ -75,7 +75,7 @@ def test_missing_annotation_file_names_the_exact_path(
 ) -> None:
     write_json(tmp_path, "vqav2/v2_OpenEnded_mscoco_val2014_questions.json", {"questions": []})
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["vqav2"], tmp_path))
+        list(read_samples(tasks["vqav2"], tmp_path, strict=True))
     expected = tmp_path / "vqav2/v2_mscoco_val2014_annotations.json"
     assert info.value.file == expected
     assert str(info.value).startswith(f"{expected}: annotation file not found")
@@ -84,7 +84,7 @@ def test_missing_annotation_file_names_the_exact_path(
 def test_invalid_json_names_file_and_position(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     path = write_text(tmp_path, "gqa/testdev_balanced_questions.json", '{"1": {"question": }')
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["gqa"], tmp_path))
+        list(read_samples(tasks["gqa"], tmp_path, strict=True))
     assert str(info.value).startswith(f"{path}: not valid JSON (line 1, column")
 
 
@@ -97,7 +97,7 @@ def test_wrong_field_type_names_file_record_and_field(
         [{"image": "VizWiz_val_00000000.jpg", "question": 42, "answers": ["a"]}],
     )
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["vizwiz"], tmp_path))
+        list(read_samples(tasks["vizwiz"], tmp_path, strict=True))
     error = info.value
     assert (error.file, error.record, error.field) == (
         path,
@@ -113,21 +113,21 @@ def test_wrong_field_type_names_file_record_and_field(
 def test_record_that_is_not_an_object(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     write_json(tmp_path, "aokvqa/aokvqa_v1p0_val.json", [["not", "an", "object"]])
     with pytest.raises(DataError, match="record #0: must be a JSON object, got list"):
-        list(read_samples(tasks["aokvqa"], tmp_path))
+        list(read_samples(tasks["aokvqa"], tmp_path, strict=True))
 
 
 def test_duplicate_ids_are_an_error(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     line = '{"id":8291,"img":"img\\/08291.png","label":1,"text":"x"}\n'
     write_text(tmp_path, "hateful_memes/dev_seen.jsonl", line + line)
     with pytest.raises(DataError, match="two samples share this id"):
-        list(read_samples(tasks["hateful_memes"], tmp_path))
+        list(read_samples(tasks["hateful_memes"], tmp_path, strict=True))
 
 
 def test_unknown_format_names_the_task_file(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     task = with_data(tasks["vsr"], format="vsr_v2")
     write_text(tmp_path, "vsr/zeroshot/test.jsonl", VSR_TEST_JSONL)
     with pytest.raises(DataError) as info:
-        list(read_samples(task, tmp_path))
+        list(read_samples(task, tmp_path, strict=True))
     assert str(task.source) in str(info.value) and "field 'data.format'" in str(info.value)
 
 
@@ -135,7 +135,7 @@ def test_bad_alternative_in_task_file(tmp_path: Path, tasks: dict[str, TaskSpec]
     options = {"alternative": {"format": "lavis_karpathy", "files": {"annotations": "/abs.json"}}}
     task = with_data(tasks["coco_caption"], options=options)
     with pytest.raises(DataError, match="data.options.alternative.files.annotations"):
-        list(read_samples(task, tmp_path))
+        list(read_samples(task, tmp_path, strict=True))
 
 
 def test_reader_needs_a_file_role_the_task_lacks(
@@ -144,4 +144,4 @@ def test_reader_needs_a_file_role_the_task_lacks(
     task = with_data(tasks["textvqa"], files={"annotations": "textvqa/TextVQA_0.5.1_val.json"})
     write_json(tmp_path, "textvqa/TextVQA_0.5.1_val.json", {"data": []})
     with pytest.raises(DataError, match="field 'data.files.ocr'"):
-        list(read_samples(task, tmp_path))
+        list(read_samples(task, tmp_path, strict=True))

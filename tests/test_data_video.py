@@ -62,11 +62,11 @@ def test_msvd_mapping_without_the_video_is_named(tmp_path: Path,
     _write_msvd(tmp_path)
     path = write_text(tmp_path, "msvd/youtube_mapping.txt", "bQJQGoJF7_k_162_169 vid1301\n")
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["msvd_qa"], tmp_path))
+        list(read_samples(tasks["msvd_qa"], tmp_path, strict=True))
     assert str(path) in str(info.value) and "vid1302" in str(info.value)
     write_text(tmp_path, "msvd/youtube_mapping.txt", "bQJQGoJF7_k_162_169\n")
     with pytest.raises(DataError, match="line 1"):
-        list(read_samples(tasks["msvd_qa"], tmp_path))
+        list(read_samples(tasks["msvd_qa"], tmp_path, strict=True))
 
 
 def test_msvd_qa_renamed_clips(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
@@ -149,7 +149,7 @@ def test_train_record_without_answer(tmp_path: Path, tasks: dict[str, TaskSpec])
     write_json(tmp_path, "msvd/test_qa.json", MSVD_TEST)
     path = write_json(tmp_path, "msvd/train_qa.json", [{"id": 0, "question": "q", "video_id": 1}])
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["msvd_qa"], tmp_path))
+        list(read_samples(tasks["msvd_qa"], tmp_path, strict=True))
     assert str(info.value) == f"{path}: record #0: field 'answer': missing"
 
 
@@ -181,7 +181,7 @@ def test_ivqa_clip_name_pattern(tmp_path: Path, tasks: dict[str, TaskSpec]) -> N
 def test_ivqa_missing_column(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     path = write_text(tmp_path, "ivqa/test.csv", "video_id,question,answer1\nabc,what?,x\n")
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["ivqa"], tmp_path))
+        list(read_samples(tasks["ivqa"], tmp_path, strict=True))
     assert str(path) in str(info.value) and "field 'answer2'" in str(info.value)
 
 
@@ -189,7 +189,7 @@ def test_ivqa_empty_answer(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     text = IVQA_CSV.replace(",cake\n", ",\n")
     write_text(tmp_path, "ivqa/test.csv", text)
     with pytest.raises(DataError, match="record row 0: field 'answer5': is empty"):
-        list(read_samples(tasks["ivqa"], tmp_path))
+        list(read_samples(tasks["ivqa"], tmp_path, strict=True))
 
 
 LLAVA_RECORD = {
@@ -243,7 +243,7 @@ def test_llava_gpt_first_is_refused(tmp_path: Path, tasks: dict[str, TaskSpec]) 
     bad["conversations"].reverse()
     write_json(tmp_path, "llava/conversation_58k.json", [bad])
     with pytest.raises(DataError, match=r"field 'conversations\[0\].from'"):
-        list(read_samples(tasks["llava_conv"], tmp_path))
+        list(read_samples(tasks["llava_conv"], tmp_path, strict=True))
 
 
 def test_ivqa_clip_bounds_come_with_the_sample(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
@@ -256,7 +256,7 @@ def test_ivqa_bad_clip_bound_names_row_and_column(tmp_path: Path,
                                                   tasks: dict[str, TaskSpec]) -> None:
     path = write_text(tmp_path, "ivqa/test.csv", IVQA_CSV.replace(",12,27,", ",12,soon,"))
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["ivqa"], tmp_path))
+        list(read_samples(tasks["ivqa"], tmp_path, strict=True))
     assert str(path) in str(info.value) and "row 0" in str(info.value)
     assert "field 'end'" in str(info.value) and "'soon'" in str(info.value)
 

@@ -78,7 +78,7 @@ def test_vqa_question_without_annotation(tmp_path: Path, tasks: dict[str, TaskSp
     _write_vqav2(tmp_path)
     path = write_json(tmp_path, "vqav2/v2_mscoco_val2014_annotations.json", {"annotations": []})
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["vqav2"], tmp_path))
+        list(read_samples(tasks["vqav2"], tmp_path, strict=True))
     assert str(path) in str(info.value) and "question_id 262148000" in str(info.value)
 
 
@@ -205,7 +205,7 @@ def test_gqa_dict_keyed_by_question_id(tmp_path: Path, tasks: dict[str, TaskSpec
 def test_gqa_list_is_refused(tmp_path: Path, tasks: dict[str, TaskSpec]) -> None:
     write_json(tmp_path, "gqa/testdev_balanced_questions.json", [GQA_RECORD])
     with pytest.raises(DataError, match="keyed by question id"):
-        list(read_samples(tasks["gqa"], tmp_path))
+        list(read_samples(tasks["gqa"], tmp_path, strict=True))
 
 
 TEXTVQA_RECORD = {
@@ -264,7 +264,7 @@ def test_textvqa_image_missing_from_ocr_file(tmp_path: Path, tasks: dict[str, Ta
     write_json(tmp_path, "textvqa/TextVQA_0.5.1_val.json", {"data": [TEXTVQA_RECORD]})
     ocr = write_json(tmp_path, "textvqa/TextVQA_Rosetta_OCR_v0.2_val.json", {"data": []})
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["textvqa"], tmp_path))
+        list(read_samples(tasks["textvqa"], tmp_path, strict=True))
     assert str(ocr) in str(info.value) and "image_id 003a8ae2ef43b901" in str(info.value)
 
 
@@ -317,7 +317,7 @@ def test_ocrvqa_questions_answers_mismatch(tmp_path: Path, tasks: dict[str, Task
     bad = dict(OCRVQA["0002345678"], answers=["Jane Doe"])
     path = write_json(tmp_path, "ocrvqa/dataset.json", {"0002345678": bad})
     with pytest.raises(DataError) as info:
-        list(read_samples(tasks["ocrvqa"], tmp_path))
+        list(read_samples(tasks["ocrvqa"], tmp_path, strict=True))
     assert str(path) in str(info.value)
     assert "record book 0002345678" in str(info.value) and "field 'answers'" in str(info.value)
 

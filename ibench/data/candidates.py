@@ -147,5 +147,6 @@ def vocabulary_coverage(task: TaskSpec, root: Path, candidates_file: Path | None
     vocabulary = answer_vocabulary(task, root, candidates_file)
     answers = [
         s.references["answer"] for s in read_samples(task, root, candidates_file=candidates_file)
+        if s.failure is None
     ]
     return coverage(vocabulary.answers, answers)

@@ -62,6 +62,7 @@ class TaskCheck:
     media_total: int = 0
     media_checked: int = 0
     media_problems: list[MediaProblem] = field(default_factory=list)
+    bad_records: list[str] = field(default_factory=list)  # why each bad record is bad
 
     @property
     def missing_files(self) -> list[FileCheck]:
@@ -144,6 +145,8 @@ def check_task(
     except DataError as exc:
         result.error = str(exc)
         return result
+    result.bad_records = [str(s.failure) for s in samples if s.failure is not None]
+    samples = [s for s in samples if s.failure is None]
     result.sample_count = len(samples)
     if not samples:
         files = ", ".join(str(p) for p in source.required_paths().values())

@@ -28,3 +28,4 @@ class DataError(Exception):
         if field is not None:
             parts.append(f"field '{field}'")
         super().__init__(": ".join(parts) + f": {problem}")
+

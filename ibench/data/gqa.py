@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from ibench.data.errors import DataError
-from ibench.data.record import Record
+from ibench.data.record import Record, guarded
 from ibench.data.source import Source
 from ibench.records import Sample
 
@@ -19,14 +20,19 @@ def read_gqa(source: Source) -> Iterator[Sample]:
             path, f"must be a JSON object keyed by question id, got {type(data).__name__}"
         )
     for qid, raw in data.items():
-        rec = Record(raw, path, f"question_id {qid}")
-        image = f"{rec.id('imageId')}.jpg"
-        refs = {"answer": rec.str("answer")}
-        if isinstance(rec.get("fullAnswer"), str):
-            refs["full_answer"] = rec.get("fullAnswer")
-        yield Sample(
-            str(qid),
-            source.media(image, path, rec.name, "imageId"),
-            {"question": rec.str("question")},
-            refs,
-        )
+        yield guarded(path, f"question_id {qid}", partial(_question, source, qid, raw))
+
+
+def _question(source: Source, qid: str, raw: object) -> Sample:
+    path = source.path("questions")
+    rec = Record(raw, path, f"question_id {qid}")
+    image = f"{rec.id('imageId')}.jpg"
+    refs = {"answer": rec.str("answer")}
+    if isinstance(rec.get("fullAnswer"), str):
+        refs["full_answer"] = rec.get("fullAnswer")
+    return Sample(
+        str(qid),
+        source.media(image, path, rec.name, "imageId"),
+        {"question": rec.str("question")},
+        refs,
+    )

@@ -4,10 +4,11 @@ published file names them, e.g. `choose_txt_test`)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from ibench.data.candidates import choice_fields, format_options
 from ibench.data.errors import DataError
-from ibench.data.record import Record
+from ibench.data.record import Record, guarded
 from ibench.data.source import Source
 from ibench.records import Sample
 
@@ -43,15 +44,20 @@ def read_iconqa(source: Source) -> Iterator[Sample]:
     subtask = source.option("subtask", "choose_txt")
     # lupantech/IconQA run_choose_txt/dataset.py: pid_splits['%s_%s' % (task, name)]
     for pid in split_pids(source, f"{subtask}_{split}"):
-        rec = problem(source, pid)
-        if rec.has("ques_type") and rec.get("ques_type") != subtask:
-            raise rec.error("ques_type", f"is {rec.get('ques_type')!r}, expected {subtask!r}")
-        choices, answer = choice_fields(rec, "choices", "answer")
-        rel = f"{split}/{subtask}/{pid}/image.png"
-        yield Sample(
-            pid,
-            source.media(rel, source.path("problems"), rec.name, "pid"),
-            {"question": rec.str("question"), "options": format_options(choices)},
-            {"answer_index": answer, "answer": choices[answer]},
-            choices,
-        )
+        yield guarded(source.path("problems"), f"pid {pid}",
+                      partial(_problem_sample, source, pid, split, subtask))
+
+
+def _problem_sample(source: Source, pid: str, split: str, subtask: str) -> Sample:
+    rec = problem(source, pid)
+    if rec.has("ques_type") and rec.get("ques_type") != subtask:
+        raise rec.error("ques_type", f"is {rec.get('ques_type')!r}, expected {subtask!r}")
+    choices, answer = choice_fields(rec, "choices", "answer")
+    rel = f"{split}/{subtask}/{pid}/image.png"
+    return Sample(
+        pid,
+        source.media(rel, source.path("problems"), rec.name, "pid"),
+        {"question": rec.str("question"), "options": format_options(choices)},
+        {"answer_index": answer, "answer": choices[answer]},
+        choices,
+    )

@@ -4,8 +4,9 @@ single turn: the first human turn (without `<image>`) and the first gpt reply.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
-from ibench.data.record import Record, record_list
+from ibench.data.record import Record, guarded, record_list
 from ibench.data.slices import seeded_slice, slice_settings, unique_id
 from ibench.data.source import Source
 from ibench.records import Sample
@@ -39,13 +40,18 @@ def read_llava(source: Source) -> Iterator[Sample]:
     size, seed = slice_settings(source)
     seen: set[str] = set()
     for i in seeded_slice(len(data), size, seed):
-        rec = Record(data[i], path, f"#{i}")
-        base = rec.id("id")
-        rec.rename(f"#{i} (id {base})")
-        question, answer = first_exchange(rec)
-        yield Sample(
-            unique_id(base, i, seen),
-            source.media(rec.str("image"), path, rec.name, "image"),
-            {"question": question},
-            {"captions": [answer]},
-        )
+        yield guarded(path, f"#{i}", partial(_conversation, source, data[i], i, seen))
+
+
+def _conversation(source: Source, raw: object, i: int, seen: set[str]) -> Sample:
+    path = source.path("annotations")
+    rec = Record(raw, path, f"#{i}")
+    base = rec.id("id")
+    rec.rename(f"#{i} (id {base})")
+    question, answer = first_exchange(rec)
+    return Sample(
+        unique_id(base, i, seen),
+        source.media(rec.str("image"), path, rec.name, "image"),
+        {"question": question},
+        {"captions": [answer]},
+    )

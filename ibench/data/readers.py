@@ -66,13 +66,15 @@ def reader_for(source: Source) -> Reader:
 
 
 def read_samples(
-    task: TaskSpec, root: Path, *, candidates_file: Path | None = None
+    task: TaskSpec, root: Path, *, candidates_file: Path | None = None, strict: bool = False
 ) -> Iterator[Sample]:
     """The evaluation samples of a task under a data root, in a deterministic order.
 
-    Raises DataError for a missing annotation file, a malformed record, a media path that
-    leaves the data root, or two samples with the same id. `candidates_file` replaces the
-    video-QA vocabulary built from the train split.
+    A record with a missing or mistyped field (or a media path that leaves the data root)
+    comes as a stand-in sample whose `failure` says why (file, record, field); with `strict`
+    it raises instead. Raises DataError for a missing or unparsable annotation file, or two
+    samples with the same id. `candidates_file` replaces the video-QA vocabulary built from
+    the train split.
     """
     source = open_source(task, root, candidates_file)
     reader = reader_for(source)
@@ -81,6 +83,11 @@ def read_samples(
             raise DataError(path, f"annotation file not found (role '{role}' of task {task.id})")
     seen: set[str] = set()
     for sample in reader(source):
+        if sample.failure is not None:
+            if strict:
+                raise sample.failure
+            yield sample
+            continue
         if sample.id in seen:
             first = next(iter(source.required_paths().values()))
             raise DataError(first, "two samples share this id", f"id {sample.id}")

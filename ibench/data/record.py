@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ibench.data.errors import DataError
+from ibench.records import Sample
 
 _MISSING = object()
 
@@ -116,3 +118,33 @@ class Record:
         if not 0 <= value < size:
             raise self.error(key, f"index {value} out of range for {size} items")
         return value
+
+
+def bad_record_sample(file: Path, name: str | int, error: DataError) -> Sample:
+    """The stand-in for a record that cannot become a sample: a failed Sample (its id names the
+    file and the record) that the run records as a `bad_record` failure instead of stopping."""
+    return Sample(f"{file.name}#{name}", Path(), {}, {}, failure=error)
+
+
+def guarded(file: Path, name: str | int, build: Callable[[], Sample | None]) -> Sample | None:
+    """build() for one record; a record-level DataError (a missing or mistyped field) gives
+    the bad-record stand-in instead, so one bad record does not sink the dataset. A file-level
+    error (no record named) is raised. build() may return None for a record outside the
+    evaluated subset."""
+    try:
+        return build()
+    except DataError as exc:
+        if exc.record is None:
+            raise
+        return bad_record_sample(file, name, exc)
+
+
+def guarded_many(file: Path, name: str | int, build: Callable[[], list[Sample]]) -> list[Sample]:
+    """guarded() for a record that gives several samples (a book of OCR-VQA questions, an
+    image's captions): all of them, or the one stand-in of the bad record."""
+    try:
+        return build()
+    except DataError as exc:
+        if exc.record is None:
+            raise
+        return [bad_record_sample(file, name, exc)]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from ibench.data.candidates import source_vocabulary
 from ibench.data.errors import DataError
-from ibench.data.record import Record, record_list
+from ibench.data.record import Record, guarded, record_list
 from ibench.data.source import Source, read_csv
 from ibench.records import Sample
 
@@ -90,24 +91,31 @@ def read_json_video_qa(source: Source) -> Iterator[Sample]:
     mapping = youtube_mapping(source) if "mapping" in source.files else None
     pattern = None if mapping is not None else _pattern(source)
     for i, raw in enumerate(data):
-        rec = Record(raw, path, f"#{i}")
-        qid = rec.id("id")
-        rec.rename(f"#{i} (id {qid})")
-        vid = rec.int("video_id")
-        if mapping is not None:
-            if vid not in mapping:
-                raise DataError(source.path("mapping"), f"has no line for vid{vid}", rec.name,
-                                "video_id")
-            name = f"{mapping[vid]}.avi"
-        else:
-            name = video_name(pattern, rec.value, path, rec.name)
-        yield Sample(
-            qid,
-            source.media(name, path, rec.name, "video_id"),
-            {"question": rec.str("question")},
-            {"answer": rec.str("answer").strip()},
-            candidates,
-        )
+        yield guarded(path, f"#{i}", partial(_video_question, source, mapping, pattern,
+                                             candidates, i, raw))
+
+
+def _video_question(source: Source, mapping: dict[int, str] | None, pattern: str | None,
+                    candidates: tuple[str, ...] | None, i: int, raw: object) -> Sample:
+    path = source.path("test")
+    rec = Record(raw, path, f"#{i}")
+    qid = rec.id("id")
+    rec.rename(f"#{i} (id {qid})")
+    vid = rec.int("video_id")
+    if mapping is not None:
+        if vid not in mapping:
+            raise DataError(source.path("mapping"), f"has no line for vid{vid}", rec.name,
+                            "video_id")
+        name = f"{mapping[vid]}.avi"
+    else:
+        name = video_name(str(pattern), rec.value, path, rec.name)
+    return Sample(
+        qid,
+        source.media(name, path, rec.name, "video_id"),
+        {"question": rec.str("question")},
+        {"answer": rec.str("answer").strip()},
+        candidates,
+    )
 
 
 def _seconds(row: dict, column: str, path: Path, name: str) -> float:
@@ -133,23 +141,30 @@ def read_ivqa(source: Source) -> Iterator[Sample]:
     columns = ("video_id", "question", *(f"answer{k}" for k in range(1, 6)))
     pattern = _pattern(source)
     for index, row in read_csv(path, columns):
-        name = f"row {index}"
-        sample_id = row.get("id") or row.get("qid") or str(index)
-        for column in columns:
-            if not (row.get(column) or "").strip():
-                raise DataError(path, "is empty", name, column)
-        answers = [row[f"answer{k}"].strip() for k in range(1, 6)]
-        video = video_name(pattern, row, path, name)
-        clip = None
-        if "start" in row or "end" in row:
-            clip = (_seconds(row, "start", path, name), _seconds(row, "end", path, name))
-            if clip[1] <= clip[0]:
-                raise DataError(path, f"must be after start ({clip[0]:g} s), got {clip[1]:g}",
-                                name, "end")
-        yield Sample(
-            sample_id,
-            source.media(video, path, name, "video_id"),
-            {"question": row["question"].strip()},
-            {"answers": answers},
-            clip=clip,
-        )
+        yield guarded(path, f"row {index}", partial(_ivqa_row, source, pattern, columns, index,
+                                                    row))
+
+
+def _ivqa_row(source: Source, pattern: str, columns: tuple[str, ...], index: int, row: dict
+              ) -> Sample:
+    path = source.path("test")
+    name = f"row {index}"
+    sample_id = row.get("id") or row.get("qid") or str(index)
+    for column in columns:
+        if not (row.get(column) or "").strip():
+            raise DataError(path, "is empty", name, column)
+    answers = [row[f"answer{k}"].strip() for k in range(1, 6)]
+    video = video_name(pattern, row, path, name)
+    clip = None
+    if "start" in row or "end" in row:
+        clip = (_seconds(row, "start", path, name), _seconds(row, "end", path, name))
+        if clip[1] <= clip[0]:
+            raise DataError(path, f"must be after start ({clip[0]:g} s), got {clip[1]:g}",
+                            name, "end")
+    return Sample(
+        sample_id,
+        source.media(video, path, name, "video_id"),
+        {"question": row["question"].strip()},
+        {"answers": answers},
+        clip=clip,
+    )

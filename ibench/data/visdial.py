@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from ibench.data.errors import DataError
-from ibench.data.record import Record
+from ibench.data.record import Record, guarded_many
 from ibench.data.source import Source
 from ibench.records import Sample
 
@@ -39,39 +40,50 @@ def read_visdial(source: Source) -> Iterator[Sample]:
         raise DataError(path, "must be a list of dialogs", field="data.dialogs")
     prefix = source.option("image_prefix", "VisualDialog_val2018")
     for i, raw in enumerate(dialogs):
-        dialog = Record(raw, path, f"dialog #{i}")
-        image_id = dialog.int("image_id")
-        dialog.rename(f"dialog #{i} (image_id {image_id})")
-        caption = dialog.str("caption", allow_empty=True)
-        media = source.media(f"{prefix}_{image_id:012d}.jpg", path, dialog.name, "image_id")
-        done: list[tuple[str, str]] = []
-        for r, raw_round in enumerate(dialog.list("dialog"), start=1):
-            turn = Record(raw_round, path, f"{dialog.name} round {r}")
-            question = questions[turn.index("question", len(questions))]
-            answer = answers[turn.index("answer", len(answers))]
-            options = turn.list("answer_options", min_len=2)
-            for j, option in enumerate(options):
-                if (
-                    isinstance(option, bool)
-                    or not isinstance(option, int)
-                    or not (0 <= option < len(answers))
-                ):
-                    raise turn.error(
-                        f"answer_options[{j}]", f"must index the answers list, got {option!r}"
-                    )
-            gt = turn.index("gt_index", len(options))
-            candidates = tuple(answers[o] for o in options)
-            if candidates[gt] != answer:
+        yield from guarded_many(path, f"dialog #{i}", partial(
+            _dialog_samples, source, questions, answers, prefix, i, raw))
+
+
+def _dialog_samples(source: Source, questions: list[str], answers: list[str], prefix: str,
+                    i: int, raw: object) -> list[Sample]:
+    """The samples of one dialog's rounds (a bad round makes the whole dialog a bad record:
+    its history would be wrong for the rounds after it)."""
+    path = source.path("annotations")
+    dialog = Record(raw, path, f"dialog #{i}")
+    image_id = dialog.int("image_id")
+    dialog.rename(f"dialog #{i} (image_id {image_id})")
+    caption = dialog.str("caption", allow_empty=True)
+    media = source.media(f"{prefix}_{image_id:012d}.jpg", path, dialog.name, "image_id")
+    done: list[tuple[str, str]] = []
+    out = []
+    for r, raw_round in enumerate(dialog.list("dialog"), start=1):
+        turn = Record(raw_round, path, f"{dialog.name} round {r}")
+        question = questions[turn.index("question", len(questions))]
+        answer = answers[turn.index("answer", len(answers))]
+        options = turn.list("answer_options", min_len=2)
+        for j, option in enumerate(options):
+            if (
+                isinstance(option, bool)
+                or not isinstance(option, int)
+                or not (0 <= option < len(answers))
+            ):
                 raise turn.error(
-                    "gt_index",
-                    f"option {gt} is {candidates[gt]!r}, but the round's answer is {answer!r}",
+                    f"answer_options[{j}]", f"must index the answers list, got {option!r}"
                 )
-            yield Sample(
-                f"{image_id}_r{r}",
-                media,
-                {"question": question, "history": history(caption, done)},
-                # the 10 rounds of a dialog are correlated: intervals resample whole dialogs
-                {"answer_index": gt, "cluster": str(image_id)},
-                candidates,
+        gt = turn.index("gt_index", len(options))
+        candidates = tuple(answers[o] for o in options)
+        if candidates[gt] != answer:
+            raise turn.error(
+                "gt_index",
+                f"option {gt} is {candidates[gt]!r}, but the round's answer is {answer!r}",
             )
-            done.append((question, answer))
+        out.append(Sample(
+            f"{image_id}_r{r}",
+            media,
+            {"question": question, "history": history(caption, done)},
+            # the 10 rounds of a dialog are correlated: intervals resample whole dialogs
+            {"answer_index": gt, "cluster": str(image_id)},
+            candidates,
+        ))
+        done.append((question, answer))
+    return out

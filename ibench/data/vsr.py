@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 
-from ibench.data.record import Record
+from ibench.data.record import Record, guarded
 from ibench.data.source import Source, read_jsonl
 from ibench.records import Sample
 
@@ -30,17 +31,22 @@ def read_vsr(source: Source) -> Iterator[Sample]:
     """One sample per line; id = 0-based line index; field `caption`; reference `{"label"}`."""
     path = source.path("annotations")
     for index, (number, raw) in enumerate(read_jsonl(path)):
-        rec = Record(raw, path, f"line {number}")
-        refs: dict = {"label": rec.label("label")}
-        if rec.has("relation"):
-            refs["relation"] = rec.str("relation")
-        for key in ("vote_true_validator_id", "vote_false_validator_id"):
-            if rec.has(key):
-                refs[key] = validator_ids(rec, key)
-        image = rec.str("image")
-        yield Sample(
-            str(index),
-            source.media(image, path, rec.name, "image"),
-            {"caption": rec.str("caption")},
-            refs,
-        )
+        yield guarded(path, f"line {number}", partial(_vsr_sample, source, index, number, raw))
+
+
+def _vsr_sample(source: Source, index: int, number: int, raw: object) -> Sample:
+    path = source.path("annotations")
+    rec = Record(raw, path, f"line {number}")
+    refs: dict = {"label": rec.label("label")}
+    if rec.has("relation"):
+        refs["relation"] = rec.str("relation")
+    for key in ("vote_true_validator_id", "vote_false_validator_id"):
+        if rec.has(key):
+            refs[key] = validator_ids(rec, key)
+    image = rec.str("image")
+    return Sample(
+        str(index),
+        source.media(image, path, rec.name, "image"),
+        {"caption": rec.str("caption")},
+        refs,
+    )
