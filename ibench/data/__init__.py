@@ -1,9 +1,11 @@
-"""Dataset layer: read every dataset of the protocol from its official on-disk format.
+"""Dataset layer: read every dataset of the protocol from its publisher's on-disk format (one
+module per format in ibench.data.formats: reader, synthetic writer, layouts).
 
 Public API: `read_samples` (a task's evaluation samples), `DataError`, `check_task` /
 `TaskCheck` (is a data root usable?), `missing_files` (absent annotation files, aware of
-alternative variants), `write_sample_pack` (a small synthetic copy of all 26 datasets), and
-the candidates helpers (`answer_vocabulary`, `vocabulary_coverage`, `format_options`).
+alternative variants), `write_sample_pack` (a small synthetic copy of every task's data in its
+publisher's layout), and the candidates helpers (`answer_vocabulary`, `vocabulary_coverage`,
+`format_options`).
 """
 
 from ibench.data.candidates import (
@@ -13,9 +15,15 @@ from ibench.data.candidates import (
     format_options,
     rank_answers,
     read_candidates_file,
+)
+from ibench.data.check import (
+    FileCheck,
+    MediaProblem,
+    TaskCheck,
+    check_task,
+    missing_files,
     vocabulary_coverage,
 )
-from ibench.data.check import FileCheck, MediaProblem, TaskCheck, check_task, missing_files
 from ibench.data.errors import DataError
 from ibench.data.readers import READERS, read_samples
 from ibench.data.samplepack import write_sample_pack

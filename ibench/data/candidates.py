@@ -138,15 +138,3 @@ def coverage(vocabulary: Iterable[str], answers: Iterable[str]) -> float:
     if not answers:
         return 0.0
     return sum(a in known for a in answers) / len(answers)
-
-
-def vocabulary_coverage(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> float:
-    """Share of the task's evaluation answers that its vocabulary contains (an accuracy bound)."""
-    from ibench.data.readers import read_samples
-
-    vocabulary = answer_vocabulary(task, root, candidates_file)
-    answers = [
-        s.references["answer"] for s in read_samples(task, root, candidates_file=candidates_file)
-        if s.failure is None
-    ]
-    return coverage(vocabulary.answers, answers)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from ibench.data.candidates import answer_vocabulary, coverage
 from ibench.data.errors import DataError
 from ibench.data.readers import read_samples
 from ibench.data.source import Source, open_source, variants
@@ -193,3 +194,13 @@ def missing_files(task: TaskSpec, root: Path) -> list[str]:
     return [
         f"{path} ({role})" for role, path in source.required_paths().items() if not path.is_file()
     ]
+
+
+def vocabulary_coverage(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> float:
+    """Share of the task's evaluation answers that its vocabulary contains (an accuracy bound)."""
+    vocabulary = answer_vocabulary(task, root, candidates_file)
+    answers = [
+        s.references["answer"] for s in read_samples(task, root, candidates_file=candidates_file)
+        if s.failure is None
+    ]
+    return coverage(vocabulary.answers, answers)

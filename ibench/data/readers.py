@@ -1,56 +1,20 @@
-"""read_samples: dispatch a task to the reader of its on-disk format (data.format)."""
+"""read_samples: dispatch a task to the reader of its on-disk format (data.format), from the
+format registry (ibench.data.formats)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from ibench.data import (
-    aokvqa,
-    captions,
-    gqa,
-    hateful_memes,
-    iconqa,
-    llava,
-    scienceqa,
-    video_qa,
-    visdial,
-    vqa,
-    vsr,
-)
 from ibench.data.errors import DataError
+from ibench.data.formats import FORMATS
 from ibench.data.source import Source, open_source
 from ibench.records import Sample
 from ibench.tasks import TaskSpec
 
 Reader = Callable[[Source], Iterable[Sample]]
 
-READERS: dict[str, Reader] = {
-    "coco_karpathy": captions.read_karpathy,
-    "flickr_karpathy": captions.read_karpathy,
-    "lavis_karpathy": captions.read_lavis_karpathy,
-    "coco_captions": captions.read_coco_captions,
-    "textcaps": captions.read_textcaps,
-    "capfilt": captions.read_capfilt,
-    "vqa": vqa.read_vqa,
-    "vqg_vqa": vqa.read_vqg,
-    "vizwiz": vqa.read_vizwiz,
-    "textvqa": vqa.read_textvqa,
-    "ocrvqa": vqa.read_ocrvqa,
-    "gqa": gqa.read_gqa,
-    "vsr": vsr.read_vsr,
-    "iconqa": iconqa.read_iconqa,
-    "scienceqa": scienceqa.read_scienceqa,
-    "aokvqa": aokvqa.read_aokvqa,
-    "aokvqa_da": aokvqa.read_aokvqa_da,
-    "vqg_aokvqa": aokvqa.read_vqg_aokvqa,
-    "visdial": visdial.read_visdial,
-    "hateful_memes": hateful_memes.read_hateful_memes,
-    "msvd_qa": video_qa.read_json_video_qa,
-    "msrvtt_qa": video_qa.read_json_video_qa,
-    "ivqa": video_qa.read_ivqa,
-    "llava": llava.read_llava,
-}
+READERS: dict[str, Reader] = {name: fmt.read for name, fmt in FORMATS.items()}
 
 
 def reader_for(source: Source) -> Reader:

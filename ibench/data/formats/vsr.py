@@ -1,4 +1,4 @@
-"""VSR reader: zero-shot test.jsonl (validator ids may be lists written as strings)."""
+"""VSR: the zero-shot test.jsonl."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ import json
 from collections.abc import Iterator
 from functools import partial
 
+from ibench.data import synth
+from ibench.data.format import Format
+from ibench.data.packkit import (
+    Pack,
+)
 from ibench.data.record import Record, guarded
 from ibench.data.source import Source, read_jsonl
 from ibench.records import Sample
+from ibench.tasks import TaskSpec
 
 
 def validator_ids(rec: Record, key: str) -> list[int]:
@@ -50,3 +56,45 @@ def _vsr_sample(source: Source, index: int, number: int, raw: object) -> Sample:
         {"caption": rec.str("caption")},
         refs,
     )
+
+
+def _vsr(pack: Pack, task: TaskSpec, n: int) -> None:
+    rng = pack.rng(task.id)
+    lines = []
+    for i in range(n):
+        scene = synth.random_scene(rng, shapes=2)
+        left, right = scene.shapes
+        label = i % 2
+        relation = "left of" if label else "right of"
+        image = f"{17697 + i * 101:012d}.jpg"
+        true_votes = [18, 2] if label else []
+        false_votes = [1] if label else [2, 51, 26]
+        lines.append(
+            json.dumps(
+                {
+                    "image": image,
+                    "image_link": f"http://images.cocodataset.org/train2017/{image}",
+                    "caption": f"The {left.name} is {relation} the {right.name}.",
+                    "label": label,
+                    "relation": relation,
+                    "subj": left.kind,
+                    "obj": right.kind,
+                    "annotator_id": 2 + i,
+                    "vote_true_validator_id": json.dumps(true_votes),
+                    "vote_false_validator_id": json.dumps(false_votes),
+                }
+            )
+        )
+        pack.image(task.data.media_dir, image, scene)
+    pack.write_lines(task.data.files["annotations"], lines)
+
+
+FORMATS = (
+    Format(
+        "vsr", read_vsr, _vsr,
+        (
+            "zeroshot test.jsonl (validator ids lists or lists written as strings); COCO 2017 "
+            "images",
+        ),
+    ),
+)

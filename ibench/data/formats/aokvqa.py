@@ -1,16 +1,22 @@
-"""A-OKVQA readers: multiple choice (rank over the 4 choices), direct answer (generate) and
-question generation."""
+"""A-OKVQA: aokvqa_v1p0_<split>.json (multiple choice, direct answer, question generation)."""
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
+from ibench.data import synth
 from ibench.data.candidates import choice_fields, format_options
+from ibench.data.format import Format
+from ibench.data.packkit import (
+    Pack,
+)
 from ibench.data.record import Record, guarded, record_list
 from ibench.data.source import Source
 from ibench.records import Sample
+from ibench.tasks import TaskSpec
 
 
 def _each(source: Source, build: Callable[[str, Path, Record], Sample]) -> Iterator[Sample]:
@@ -67,3 +73,57 @@ def read_aokvqa_da(source: Source) -> Iterator[Sample]:
 def read_vqg_aokvqa(source: Source) -> Iterator[Sample]:
     """Question generation: field `answer` = the correct choice; reference = the question."""
     return _each(source, _question_generation)
+
+
+def _aokvqa(pack: Pack, task: TaskSpec, n: int) -> None:
+    rng = pack.rng(task.data.files["annotations"])
+    split = task.data.options.get("image_split", "val2017")
+    records = []
+    for i in range(n):
+        image_id = 461751 + i * 29
+        scene = synth.random_scene(rng)
+        shape = scene.shapes[0]
+        choices = [c for c in sorted(synth.COLORS) if c != shape.color][:3] + [shape.color]
+        rng.shuffle(choices)
+        qid = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(22))
+        records.append(
+            {
+                "split": "val",
+                "image_id": image_id,
+                "question_id": qid,
+                "question": f"What color is the {shape.kind} in the picture?",
+                "choices": choices,
+                "correct_choice_idx": choices.index(shape.color),
+                "direct_answers": [shape.color] * 9 + [f"light {shape.color}"],
+                "difficult_direct_answer": False,
+                "rationales": [
+                    f"The {shape.kind} is {shape.color}.",
+                    f"It is painted {shape.color}.",
+                    f"Its color is {shape.color}.",
+                ],
+            }
+        )
+        pack.image(task.data.media_dir, f"{split}/{image_id:012d}.jpg", scene)
+    pack.write_json(task.data.files["annotations"], records)
+
+
+FORMATS = (
+    Format(
+        "aokvqa", read_aokvqa, _aokvqa,
+        (
+            "aokvqa_v1p0.tar.gz aokvqa_v1p0_val.json; COCO 2017 images <image_id:012d>.jpg",
+        ),
+    ),
+    Format(
+        "aokvqa_da", read_aokvqa_da, _aokvqa,
+        (
+            "the same file; its direct_answers",
+        ),
+    ),
+    Format(
+        "vqg_aokvqa", read_vqg_aokvqa, _aokvqa,
+        (
+            "the same file; the question becomes the reference",
+        ),
+    ),
+)

@@ -1,16 +1,22 @@
-"""IconQA reader: problems.json + pid_splits.json, the `<subtask>_<split>` pids (as the
-published file names them, e.g. `choose_txt_test`)."""
+"""IconQA: problems.json + pid_splits.json (`<subtask>_<split>` keys)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
 
+from ibench.data import synth
 from ibench.data.candidates import choice_fields, format_options
 from ibench.data.errors import DataError
+from ibench.data.format import Format
+from ibench.data.packkit import (
+    Pack,
+    choice_question,
+)
 from ibench.data.record import Record, guarded
 from ibench.data.source import Source
 from ibench.records import Sample
+from ibench.tasks import TaskSpec
 
 
 def split_pids(source: Source, key: str) -> list[str]:
@@ -61,3 +67,62 @@ def _problem_sample(source: Source, pid: str, split: str, subtask: str) -> Sampl
         {"answer_index": answer, "answer": choices[answer]},
         choices,
     )
+
+
+def _iconqa(pack: Pack, task: TaskSpec, n: int) -> None:
+    rng = pack.rng(task.id)
+    split = task.data.options.get("split", "test")
+    subtask = task.data.options.get("subtask", "choose_txt")
+    problems: dict = {}
+    # the published pid_splits.json: `<subtask>_<split>` for every sub-task and split
+    splits: dict[str, list[str]] = {
+        f"{t}_{s}": []
+        for t in ("choose_img", "choose_txt", "fill_in_blank")
+        for s in ("train", "val", "test", "trainval", "minitrain", "minival", "minitest")
+    }
+    plan = [(split, subtask)] * n + [
+        ("train", "choose_txt"),
+        ("test", "choose_img"),
+        ("test", "fill_in_blank"),
+    ]
+    for i, (part, kind) in enumerate(plan):
+        pid = str(10 + i * 3)
+        scene = synth.random_scene(rng)
+        question, choices, answer = choice_question(scene, i)
+        if kind == "fill_in_blank":
+            record = {
+                "question": "How many shapes are there?",
+                "choices": [],
+                "answer": "1",
+                "ques_type": kind,
+                "grade": "grade1",
+                "label": "S1",
+            }
+        else:
+            record = {
+                "question": question,
+                "choices": choices,
+                "answer": answer,
+                "ques_type": kind,
+                "grade": "grade1",
+                "label": "S2",
+            }
+        problems[pid] = record
+        splits[f"{kind}_{part}"].append(pid)
+        if (part, kind) == (split, subtask):
+            folder = f"{task.data.media_dir}/{part}/{kind}/{pid}"
+            pack.image(folder, "image.png", scene)
+            pack.write_json(f"{folder}/data.json", record)
+    pack.write_json(task.data.files["problems"], problems)
+    pack.write_json(task.data.files["pid_splits"], splits)
+
+
+FORMATS = (
+    Format(
+        "iconqa", read_iconqa, _iconqa,
+        (
+            "iconqa_data.zip: problems.json, pid_splits.json (choose_txt_test, ...), "
+            "iconqa/<split>/<subtask>/<pid>/image.png",
+        ),
+    ),
+)

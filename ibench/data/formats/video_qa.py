@@ -1,23 +1,29 @@
-"""Video QA readers: MSVD-QA and MSRVTT-QA (JSON lists, ranked over a vocabulary) and iVQA
-(CSV with 5 answers). Video file names come from the `video_name` option, a pattern over the
-record's fields: `vid{video_id}.avi` (MSVD), `video{video_id}.mp4` (MSRVTT),
-`{video_id}.mp4` (iVQA).
-"""
+"""MSVD-QA and MSRVTT-QA: test_qa.json / train_qa.json (vocabulary ranking)."""
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
+from ibench.data import synth
 from ibench.data.candidates import source_vocabulary
 from ibench.data.errors import DataError
+from ibench.data.format import Format
+from ibench.data.packkit import (
+    Pack,
+    video_question,
+)
 from ibench.data.record import Record, guarded, record_list
-from ibench.data.source import Source, read_csv
+from ibench.data.source import Source
 from ibench.records import Sample
+from ibench.tasks import TaskSpec
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
 _DEFAULT_NAMES = {
     "msvd_qa": "vid{video_id}.avi",
     "msrvtt_qa": "video{video_id}.mp4",
@@ -40,7 +46,7 @@ def video_name(pattern: str, values: dict, file: Path, record: str) -> str:
     return _PLACEHOLDER.sub(fill, pattern)
 
 
-def _pattern(source: Source) -> str:
+def name_pattern(source: Source) -> str:
     pattern = source.option("video_name", _DEFAULT_NAMES.get(source.format, "{video_id}.mp4"))
     if not isinstance(pattern, str) or not _PLACEHOLDER.search(pattern):
         raise DataError(
@@ -89,13 +95,13 @@ def read_json_video_qa(source: Source) -> Iterator[Sample]:
     data = record_list(source.json("test"), None, path, "questions")
     candidates = source_vocabulary(source).answers if _ranks_vocabulary(source) else None
     mapping = youtube_mapping(source) if "mapping" in source.files else None
-    pattern = None if mapping is not None else _pattern(source)
+    pattern = None if mapping is not None else name_pattern(source)
     for i, raw in enumerate(data):
-        yield guarded(path, f"#{i}", partial(_video_question, source, mapping, pattern,
+        yield guarded(path, f"#{i}", partial(_qa_record, source, mapping, pattern,
                                              candidates, i, raw))
 
 
-def _video_question(source: Source, mapping: dict[int, str] | None, pattern: str | None,
+def _qa_record(source: Source, mapping: dict[int, str] | None, pattern: str | None,
                     candidates: tuple[str, ...] | None, i: int, raw: object) -> Sample:
     path = source.path("test")
     rec = Record(raw, path, f"#{i}")
@@ -118,53 +124,83 @@ def _video_question(source: Source, mapping: dict[int, str] | None, pattern: str
     )
 
 
-def _seconds(row: dict, column: str, path: Path, name: str) -> float:
-    """A clip bound in seconds from a CSV cell (a DataError naming row and column)."""
-    text = (row.get(column) or "").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(path, f"must be a number of seconds, got {text!r}", name, column) from None
-    if not value >= 0:  # also refuses nan
-        raise DataError(path, f"must be a non-negative number of seconds, got {text!r}", name,
-                        column)
-    return value
+def _video_record(qid: int, question: str, answer: str, video_id: int, msrvtt: bool) -> dict:
+    """One QA record: MSVD-QA {answer, id, question, video_id}; MSRVTT-QA adds category_id."""
+    if msrvtt:
+        return {
+            "answer": answer,
+            "category_id": qid % 20,
+            "id": qid,
+            "question": question,
+            "video_id": video_id,
+        }
+    return {"answer": answer, "id": qid, "question": question, "video_id": video_id}
 
 
-def read_ivqa(source: Source) -> Iterator[Sample]:
-    """iVQA test.csv: `video_id, start, end, question, answer1..answer5`; id = an `id`/`qid`
-    column if the file has one, else the 0-based row index; reference `{"answers": [5 str]}`.
+def _video_json(pack: Pack, task: TaskSpec, n: int, msrvtt: bool) -> None:
+    rng = pack.rng(task.id)
+    default = "video{video_id}.mp4" if msrvtt else "vid{video_id}.avi"
+    pattern = task.data.options.get("video_name", default)
+    # train: every answer the test questions can have, 1-3 times (videos never written)
+    train = []
+    answers = [
+        *((c, "what color is the moving shape?") for c in sorted(synth.COLORS)),
+        *((s, "what is moving?") for s in synth.SHAPES),
+        *((d, "which way does the shape move?") for d in synth.DIRECTIONS),
+    ]
+    for j, (answer, question) in enumerate(answers):
+        for _ in range(1 + j % 3):
+            train.append(_video_record(len(train), question, answer, 1 + len(train) // 2, msrvtt))
+    test = []
+    mapping = []  # MSVD as published: YouTubeClips/<youtube_id>_<start>_<end>.avi + a mapping
+    for i in range(n):
+        video_id = (7010 if msrvtt else 1301) + i // 2
+        if i % 2 == 0:
+            look, question, answer = video_question(rng, i)
+            if "mapping" in task.data.files:
+                youtube = "".join(rng.choice(string.ascii_letters + string.digits + "-_")
+                                  for _ in range(11))
+                clip = f"{youtube}_{i + 3}_{i + 9}"
+                mapping.append(f"{clip} vid{video_id}")
+                name = f"{clip}.avi"
+            else:
+                name = video_name(pattern, {"video_id": video_id}, Path(pattern), i)
+            pack.video(task.data.media_dir, name, synth.moving_frames(*look))
+        else:  # a second question about the same video
+            kind, color, direction = look
+            question, answer = [
+                (f"what color is the moving {kind}?", color),
+                ("what is moving?", kind),
+                (f"which way does the {kind} move?", direction),
+            ][(i + 1) % 3]
+        test.append(_video_record(len(train) + i, question, answer, video_id, msrvtt))
+    pack.write_json(task.data.files["test"], test)
+    if mapping:
+        pack.write_lines(task.data.files["mapping"], mapping)
+    if "train" in task.data.files:
+        pack.write_json(task.data.files["train"], train)
 
-    `start` and `end` (seconds) bound the clip inside the YouTube video: the sample carries them
-    and frames are sampled inside them unless the file is the clip already (media.py)."""
-    path = source.path("test")
-    columns = ("video_id", "question", *(f"answer{k}" for k in range(1, 6)))
-    pattern = _pattern(source)
-    for index, row in read_csv(path, columns):
-        yield guarded(path, f"row {index}", partial(_ivqa_row, source, pattern, columns, index,
-                                                    row))
+
+def _msvd(pack: Pack, task: TaskSpec, n: int) -> None:
+    _video_json(pack, task, n, msrvtt=False)
 
 
-def _ivqa_row(source: Source, pattern: str, columns: tuple[str, ...], index: int, row: dict
-              ) -> Sample:
-    path = source.path("test")
-    name = f"row {index}"
-    sample_id = row.get("id") or row.get("qid") or str(index)
-    for column in columns:
-        if not (row.get(column) or "").strip():
-            raise DataError(path, "is empty", name, column)
-    answers = [row[f"answer{k}"].strip() for k in range(1, 6)]
-    video = video_name(pattern, row, path, name)
-    clip = None
-    if "start" in row or "end" in row:
-        clip = (_seconds(row, "start", path, name), _seconds(row, "end", path, name))
-        if clip[1] <= clip[0]:
-            raise DataError(path, f"must be after start ({clip[0]:g} s), got {clip[1]:g}",
-                            name, "end")
-    return Sample(
-        sample_id,
-        source.media(video, path, name, "video_id"),
-        {"question": row["question"].strip()},
-        {"answers": answers},
-        clip=clip,
-    )
+def _msrvtt(pack: Pack, task: TaskSpec, n: int) -> None:
+    _video_json(pack, task, n, msrvtt=True)
+
+
+FORMATS = (
+    Format(
+        "msvd_qa", read_json_video_qa, _msvd,
+        (
+            "test_qa.json, train_qa.json, youtube_mapping.txt; "
+            "YouTubeClips/<youtube_id>_<start>_<end>.avi (or clips renamed vid<N>.avi)",
+        ),
+    ),
+    Format(
+        "msrvtt_qa", read_json_video_qa, _msrvtt,
+        (
+            "test_qa.json, train_qa.json; video<N>.mp4",
+        ),
+    ),
+)

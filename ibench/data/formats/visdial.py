@@ -1,14 +1,20 @@
-"""Visual Dialog v1.0 reader: dialogs whose rounds index into shared question/answer lists."""
+"""Visual Dialog v1.0: visdial_1.0_val.json (indices into shared question/answer lists)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
 
+from ibench.data import synth
 from ibench.data.errors import DataError
+from ibench.data.format import Format
+from ibench.data.packkit import (
+    Pack,
+)
 from ibench.data.record import Record, guarded_many
 from ibench.data.source import Source
 from ibench.records import Sample
+from ibench.tasks import TaskSpec
 
 
 def _texts(data: dict, key: str, path) -> list[str]:
@@ -87,3 +93,75 @@ def _dialog_samples(source: Source, questions: list[str], answers: list[str], pr
         ))
         done.append((question, answer))
     return out
+
+
+VISDIAL_ROUNDS = 4
+
+
+VISDIAL_OPTIONS = 100
+
+
+def _visdial_answers() -> list[str]:
+    """The shared answer list: enough distinct short answers for 100 options per round."""
+    answers = ["yes", "no", "maybe", "i can't tell", "not sure"]
+    answers += [str(k) for k in range(60)]
+    answers += sorted(synth.COLORS) + list(synth.SHAPES) + sorted(synth.BACKGROUNDS)
+    answers += [f"{c} {s}" for c in sorted(synth.COLORS) for s in synth.SHAPES]
+    answers += [f"about {k}" for k in range(1, 11)]
+    return answers
+
+
+def _visdial(pack: Pack, task: TaskSpec, n: int) -> None:
+    rng = pack.rng(task.id)
+    answers = _visdial_answers()
+    questions: list[str] = []
+    dialogs = []
+    full, rest = divmod(n, VISDIAL_ROUNDS)
+    sizes = [VISDIAL_ROUNDS] * full + ([rest] if rest else [])
+    for d, rounds in enumerate(sizes):
+        image_id = 185565 + d * 7
+        scene = synth.random_scene(rng)
+        shape = scene.shapes[0]
+        script = [
+            (f"what color is the {shape.kind}", shape.color),
+            ("is it a photo", "no"),
+            ("how many shapes are there", "1"),
+            ("what color is the background", scene.background),
+        ]
+        turns = []
+        for question, answer in script[:rounds]:
+            if question not in questions:
+                questions.append(question)
+            gt = answers.index(answer)
+            others = rng.sample([k for k in range(len(answers)) if k != gt], VISDIAL_OPTIONS - 1)
+            position = rng.randrange(VISDIAL_OPTIONS)
+            options = others[:position] + [gt] + others[position:]
+            turns.append(
+                {
+                    "question": questions.index(question),
+                    "answer": gt,
+                    "answer_options": options,
+                    "gt_index": position,
+                }
+            )
+        dialogs.append({"image_id": image_id, "caption": scene.caption(), "dialog": turns})
+        prefix = task.data.options.get("image_prefix", "VisualDialog_val2018")
+        pack.image(task.data.media_dir, f"{prefix}_{image_id:012d}.jpg", scene)
+    pack.write_json(
+        task.data.files["annotations"],
+        {
+            "version": "1.0",
+            "split": "val2018",
+            "data": {"questions": questions, "answers": answers, "dialogs": dialogs},
+        },
+    )
+
+
+FORMATS = (
+    Format(
+        "visdial", read_visdial, _visdial,
+        (
+            "visdial_1.0_val.json; VisualDialog_val2018_<image_id:012d>.jpg",
+        ),
+    ),
+)

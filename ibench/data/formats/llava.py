@@ -1,15 +1,20 @@
-"""LLaVA-Instruct-150K reader (conversation / detail / complex reasoning): a seeded slice,
-single turn: the first human turn (without `<image>`) and the first gpt reply."""
+"""LLaVA-Instruct-150K conversations, a seeded slice."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
 
+from ibench.data import synth
+from ibench.data.format import Format
+from ibench.data.packkit import (
+    Pack,
+)
 from ibench.data.record import Record, guarded, record_list
 from ibench.data.slices import seeded_slice, slice_settings, unique_id
 from ibench.data.source import Source
 from ibench.records import Sample
+from ibench.tasks import TaskSpec
 
 
 def strip_image_tag(text: str) -> str:
@@ -55,3 +60,60 @@ def _conversation(source: Source, raw: object, i: int, seen: set[str]) -> Sample
         {"question": question},
         {"captions": [answer]},
     )
+
+
+def _llava(pack: Pack, task: TaskSpec, n: int) -> None:
+    rng = pack.rng(task.id)
+    records = []
+    kind = task.data.files["annotations"]
+    for i in range(n):
+        image_id = f"{33471 + i * 11:012d}"
+        scene = synth.random_scene(pack.rng(f"llava/{image_id}"))
+        shape = scene.shapes[0]
+        if "detail" in kind:
+            question, answer = (
+                "Describe the following image in detail.",
+                (
+                    f"The image shows a single {shape.name} placed on a plain {scene.background} "
+                    f"background. There is nothing else in the picture."
+                ),
+            )
+        elif "reasoning" in kind:
+            question, answer = (
+                f"Why might someone draw a {shape.kind} like this?",
+                (
+                    f"A {shape.color} {shape.kind} on a {scene.background} background is easy to "
+                    "see, so it could be used to teach shapes and colors."
+                ),
+            )
+        else:
+            question, answer = (
+                f"What color is the {shape.kind} in the image?",
+                (f"The {shape.kind} in the image is {shape.color}."),
+            )
+        first = f"<image>\n{question}" if rng.random() < 0.5 else f"{question}\n<image>"
+        records.append(
+            {
+                "id": image_id,
+                "image": f"{image_id}.jpg",
+                "conversations": [
+                    {"from": "human", "value": first},
+                    {"from": "gpt", "value": answer},
+                    {"from": "human", "value": "Is there anything else?"},
+                    {"from": "gpt", "value": "No, that is all."},
+                ],
+            }
+        )
+        pack.image(task.data.media_dir, f"{image_id}.jpg", scene)
+    pack.write_json(task.data.files["annotations"], records)
+
+
+FORMATS = (
+    Format(
+        "llava", read_llava, _llava,
+        (
+            "conversation_58k.json / detail_23k.json / complex_reasoning_77k.json; COCO train2017"
+            " images",
+        ),
+    ),
+)

@@ -1,0 +1,86 @@
+"""GQA: testdev_balanced_questions.json, a dict keyed by question id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from ibench.data import synth
+from ibench.data.errors import DataError
+from ibench.data.format import Format
+from ibench.data.packkit import (
+    Pack,
+    scene_qa,
+)
+from ibench.data.record import Record, guarded
+from ibench.data.source import Source
+from ibench.records import Sample
+from ibench.tasks import TaskSpec
+
+
+def read_gqa(source: Source) -> Iterator[Sample]:
+    """One sample per question (file order); image `<imageId>.jpg`; reference `{"answer"}`."""
+    path = source.path("questions")
+    data = source.json("questions")
+    if not isinstance(data, dict):
+        raise DataError(
+            path, f"must be a JSON object keyed by question id, got {type(data).__name__}"
+        )
+    for qid, raw in data.items():
+        yield guarded(path, f"question_id {qid}", partial(_question, source, qid, raw))
+
+
+def _question(source: Source, qid: str, raw: object) -> Sample:
+    path = source.path("questions")
+    rec = Record(raw, path, f"question_id {qid}")
+    image = f"{rec.id('imageId')}.jpg"
+    refs = {"answer": rec.str("answer")}
+    if isinstance(rec.get("fullAnswer"), str):
+        refs["full_answer"] = rec.get("fullAnswer")
+    return Sample(
+        str(qid),
+        source.media(image, path, rec.name, "imageId"),
+        {"question": rec.str("question")},
+        refs,
+    )
+
+
+def _gqa(pack: Pack, task: TaskSpec, n: int) -> None:
+    rng = pack.rng(task.id)
+    data = {}
+    first = rng.randint(100000, 900000)
+    for i in range(n):
+        if i % 2 == 0:
+            image_id = f"n{first + 37 * i}"
+            scene = synth.random_scene(rng)
+            pack.image(task.data.media_dir, f"{image_id}.jpg", scene)
+        question, answer = scene_qa(scene, i)
+        qid = f"{20000000 + i * 7:08d}"
+        data[qid] = {
+            "semantic": [
+                {"operation": "select", "dependencies": [], "argument": "shape (0)"},
+                {"operation": "query", "dependencies": [0], "argument": "color"},
+            ],
+            "entailed": [],
+            "equivalent": [qid],
+            "question": question[0].upper() + question[1:],
+            "imageId": image_id,
+            "isBalanced": True,
+            "groups": {"global": None, "local": f"10q-shape_{answer}"},
+            "answer": answer,
+            "semanticStr": "select: shape (0)->query: color [0]",
+            "annotations": {"answer": {}, "question": {}, "fullAnswer": {}},
+            "types": {"detailed": "objAttr", "semantic": "attr", "structural": "query"},
+            "fullAnswer": f"The answer is {answer}.",
+        }
+    pack.write_json(task.data.files["questions"], data)
+
+
+FORMATS = (
+    Format(
+        "gqa", read_gqa, _gqa,
+        (
+            "questions1.2.zip testdev_balanced_questions.json; images.zip <imageId>.jpg",
+        ),
+    ),
+)
