@@ -21,10 +21,11 @@ def test_wheel_ships_tasks_templates_and_reference(tmp_path):
         "from ibench.resources import resource_dir; from ibench.tasks import load_tasks; "
         "from ibench.templates import load_families; from ibench.report import reference_rows; "
         "print(resource_dir('tasks')); print(len(load_tasks()), len(load_families()), "
-        "len(reference_rows()))"
+        "len(reference_rows())); from ibench.data.formats import FORMATS; print(len(FORMATS))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, text=True,
                          capture_output=True, env={"PYTHONPATH": str(site), "PATH": "/usr/bin"},
                          timeout=120).stdout.split("\n")
     assert out[0] == str(site / "ibench" / "_shipped" / "tasks")
     assert out[1] == "28 12 11"
+    assert out[2] == "24"  # every format module is in the wheel
