@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,8 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_ships_tasks_templates_and_reference(tmp_path):
+    # build from a clean copy: a stale build/ folder in the checkout would hide a package
+    # missing from pyproject.toml
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache", "results"))
+    shutil.copytree(ROOT / "results" / "reference", source / "results" / "reference")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(tmp_path / "wheel"), str(ROOT)],
+                    "--no-build-isolation", "-w", str(tmp_path / "wheel"), str(source)],
                    check=True, capture_output=True, timeout=300)
     (wheel,) = (tmp_path / "wheel").glob("ibench-*.whl")
     site = tmp_path / "site"
