@@ -297,6 +297,11 @@ def _print_checks(checks: list, data_root: Path) -> None:
     for c in checks:
         for path in c.missing_files:
             out.print(f"{c.task}: missing {path}\n    published at {c.published_at}")
+        layouts = c.layouts_tried()
+        if c.missing_files and len(layouts) > 1:
+            tried = "; ".join(f"{name}: missing {', '.join(str(f) for f in missing)}"
+                              if missing else f"{name}: complete" for name, missing in layouts)
+            out.print(f"{c.task}: layouts tried ({tried}); the closest is {c.variant}")
         if c.error and not c.missing_files:
             out.print(f"{c.task}: {c.error}")
         for reason in c.bad_records[:10]:

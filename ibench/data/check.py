@@ -70,6 +70,16 @@ class TaskCheck:
         """Required files of the variant in use that are not on disk."""
         return [f for f in self.files if f.variant == self.variant and f.required and not f.exists]
 
+    def layouts_tried(self) -> list[tuple[str, list[FileCheck]]]:
+        """Each layout the task accepts (the publisher's first) with its required files that
+        are missing (empty for the layout in use when it is complete)."""
+        out: dict[str, list[FileCheck]] = {}
+        for f in self.files:
+            out.setdefault(f.variant, [])
+            if f.required and not f.exists:
+                out[f.variant].append(f)
+        return list(out.items())
+
     @property
     def n_samples(self) -> int | None:
         """Alias of sample_count (samples found)."""

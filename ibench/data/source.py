@@ -94,32 +94,41 @@ def primary_source(task: TaskSpec, root: Path, candidates_file: Path | None = No
 
 
 def variants(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> list[Source]:
-    """The primary variant, then the alternative if the task names one."""
-    alternative = alternative_source(task, root, candidates_file)
-    primary = primary_source(task, root, candidates_file)
-    return [primary] if alternative is None else [primary, alternative]
+    """The primary layout (the publisher's), then each alternative layout the task accepts
+    (data.options.alternative: one mapping or a list of them, e.g. LAVIS's copies)."""
+    return [primary_source(task, root, candidates_file),
+            *alternative_sources(task, root, candidates_file)]
 
 
 def open_source(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> Source:
-    """The primary variant of a task's data, or its alternative when only that one is on disk.
+    """The first layout of a task's data that is complete on disk.
 
-    When neither is complete the primary is returned, so errors name its paths.
+    When none is, the closest one (fewest required files missing; the primary on a tie), so
+    errors name exactly the files still missing.
     """
     found = variants(task, root, candidates_file)
     for source in found:
         if source.complete():
             return source
-    return found[0]
+    return min(found, key=lambda s: sum(not p.is_file() for p in s.required_paths().values()))
 
 
-def alternative_source(
+def alternative_sources(
     task: TaskSpec, root: Path, candidates_file: Path | None = None
-) -> Source | None:
-    """The variant described by data.options.alternative, validated; None if there is none."""
+) -> list[Source]:
+    """The layouts described by data.options.alternative (a mapping or a list), validated."""
     raw = task.data.options.get("alternative")
     if raw is None:
-        return None
-    where = "data.options.alternative"
+        return []
+    if isinstance(raw, list):
+        return [_alternative(task, item, root, candidates_file, f"data.options.alternative[{i}]")
+                for i, item in enumerate(raw)]
+    return [_alternative(task, raw, root, candidates_file, "data.options.alternative")]
+
+
+def _alternative(task: TaskSpec, raw: Any, root: Path, candidates_file: Path | None,
+                 where: str) -> Source:
+    """One alternative layout, validated."""
     if not isinstance(raw, dict):
         raise DataError(task.source, "must be a mapping", field=where)
     unknown = set(raw) - {"name", "format", "files", "media_dir", "options"}
