@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,28 @@ def test_other_pack_sizes(tmp_path: Path, tasks: dict[str, TaskSpec], per_task: 
 def test_pack_rejects_zero(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         write_sample_pack(tmp_path, per_task=0)
+
+
+def test_pack_writes_the_publishers_layouts(pack_root: Path, tasks: dict[str, TaskSpec]) -> None:
+    import csv
+
+    # IconQA pid_splits.json keys as lupantech/IconQA names them
+    splits = json.loads((pack_root / tasks["iconqa"].data.files["pid_splits"]).read_text())
+    assert "choose_txt_test" in splits and "test_choose_txt" not in splits
+    # TextCaps val OCR in TextVQA's val OCR file, beside TextVQA's own images
+    assert tasks["textcaps"].data.files["ocr"] == tasks["textvqa"].data.files["ocr"]
+    ocr = json.loads((pack_root / tasks["textvqa"].data.files["ocr"]).read_text())
+    textcaps = json.loads((pack_root / tasks["textcaps"].data.files["annotations"]).read_text())
+    assert {e["image_id"] for e in textcaps["data"]} <= {r["image_id"] for r in ocr["data"]}
+    # MSVD: YouTubeClips/<youtube_id>_<start>_<end>.avi and youtube_mapping.txt
+    mapping = (pack_root / "msvd/youtube_mapping.txt").read_text().splitlines()
+    clip, vid = mapping[0].split()
+    assert vid.startswith("vid") and (pack_root / "msvd/YouTubeClips" / f"{clip}.avi").is_file()
+    # iVQA: start/end columns; the even rows' files are full videos longer than the clip
+    with (pack_root / tasks["ivqa"].data.files["test"]).open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"start", "end"} <= set(rows[0])
+    import decord
+
+    reader = decord.VideoReader(str(pack_root / "ivqa/videos" / f"{rows[0]['video_id']}.mp4"))
+    assert len(reader) / reader.get_avg_fps() > float(rows[0]["end"]) - float(rows[0]["start"])

@@ -93,3 +93,20 @@ def test_data_check_names_every_layout_it_tried(capsys, tmp_path):
     vocabulary = tmp_path / "msvd/annotations/qa_ans2label.json"
     assert f"msvd_qa: missing {vocabulary} (candidates)" in text
     assert "the closest is lavis" in text
+
+
+def test_vizwiz_and_vsr_lavis_copies(tmp_path):
+    _write(tmp_path, "vizwiz/annotations/val.json", [
+        {"image": "VizWiz_val_00000000.jpg", "question": "What is this?",
+         "answers": [{"answer": "soup", "answer_confidence": "yes"}] * 10,
+         "answer_type": "other", "answerable": 1}])
+    [sample] = read_samples(load_tasks()["vizwiz"], tmp_path)
+    assert sample.media == tmp_path / "vizwiz/val/VizWiz_val_00000000.jpg"
+    line = {"image": "000000085637.jpg", "caption": "The cat is on the bed.", "label": 1,
+            "relation": "on"}
+    path = tmp_path / "vsr/annotations/test.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(line) + "\n")
+    [sample] = read_samples(load_tasks()["vsr"], tmp_path)
+    assert sample.references["label"] == 1 and sample.media == tmp_path / (
+        "vsr/images/000000085637.jpg")
