@@ -9,7 +9,7 @@ are those of the official evaluation, including its quirks (documented where the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from ibench.metrics.base import MetricError, MetricResult, check_ids, mean_result
@@ -218,10 +218,19 @@ def vqa_accuracy(
     variant: str = DEFAULT_VQA_VARIANT,
 ) -> MetricResult:
     """VQA accuracy x100 over questions; a None prediction is a failure scoring 0."""
-    ids = check_ids(ids, predictions, answers)
     _prepare("", ["x"], variant)  # an unknown variant fails before any work
-    scores = [100.0 * vqa_score(p, a, variant) for p, a in zip(predictions, answers, strict=True)]
-    return mean_result("vqa_accuracy", ids, scores, sum(p is None for p in predictions))
+    return _per_question("vqa_accuracy", lambda p, a: vqa_score(p, a, variant), ids,
+                         predictions, answers)
+
+
+def _per_question(
+    name: str, score: Callable[[str | None, Sequence[str]], float], ids: Sequence[str],
+    predictions: Sequence[str | None], answers: Sequence[Sequence[str]],
+) -> MetricResult:
+    """Mean x100 of a per-question score in [0, 1]; a None prediction is a failure."""
+    ids = check_ids(ids, predictions, answers)
+    scores = [100.0 * score(p, a) for p, a in zip(predictions, answers, strict=True)]
+    return mean_result(name, ids, scores, sum(p is None for p in predictions))
 
 
 def aokvqa_da_score(prediction: str | None, answers: Sequence[str]) -> float:
@@ -239,9 +248,7 @@ def aokvqa_da_accuracy(
     ids: Sequence[str], predictions: Sequence[str | None], answers: Sequence[Sequence[str]]
 ) -> MetricResult:
     """A-OKVQA direct-answer accuracy x100; a None prediction is a failure scoring 0."""
-    ids = check_ids(ids, predictions, answers)
-    scores = [100.0 * aokvqa_da_score(p, a) for p, a in zip(predictions, answers, strict=True)]
-    return mean_result("aokvqa_da_accuracy", ids, scores, sum(p is None for p in predictions))
+    return _per_question("aokvqa_da_accuracy", aokvqa_da_score, ids, predictions, answers)
 
 
 def exact_match(
@@ -271,6 +278,4 @@ def ivqa_accuracy(
     ids: Sequence[str], predictions: Sequence[str | None], answers: Sequence[Sequence[str]]
 ) -> MetricResult:
     """iVQA accuracy x100 over questions; a None prediction is a failure scoring 0."""
-    ids = check_ids(ids, predictions, answers)
-    scores = [100.0 * ivqa_score(p, a) for p, a in zip(predictions, answers, strict=True)]
-    return mean_result("ivqa_accuracy", ids, scores, sum(p is None for p in predictions))
+    return _per_question("ivqa_accuracy", ivqa_score, ids, predictions, answers)

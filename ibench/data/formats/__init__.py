@@ -14,6 +14,7 @@ from ibench.data.formats import (
     iconqa,
     ivqa,
     karpathy,
+    lavis,
     llava,
     ocrvqa,
     scienceqa,
@@ -27,7 +28,7 @@ from ibench.data.formats import (
 )
 
 MODULES = (karpathy, coco_captions, textcaps, capfilt, vqa, vizwiz, textvqa, ocrvqa, gqa, vsr,
-           iconqa, scienceqa, aokvqa, visdial, hateful_memes, video_qa, ivqa, llava)
+           iconqa, scienceqa, aokvqa, visdial, hateful_memes, video_qa, ivqa, llava, lavis)
 
 
 def _collect() -> dict[str, Format]:

@@ -12,7 +12,7 @@ from ibench.data.packkit import (
     Pack,
     scene_qa,
 )
-from ibench.data.record import Record, guarded, record_list
+from ibench.data.record import Record, guarded
 from ibench.data.source import Source
 from ibench.records import Sample
 from ibench.tasks import TaskSpec
@@ -77,34 +77,12 @@ def _gqa(pack: Pack, task: TaskSpec, n: int) -> None:
 
 
 
-def read_lavis_gqa(source: Source) -> Iterator[Sample]:
-    """LAVIS's gqa/annotations/testdev_balanced_questions.json: a list of `{"image":
-    "<imageId>.jpg", "question", "question_id", "answer", ...}`."""
-    path = source.path("questions")
-    for i, raw in enumerate(record_list(source.json("questions"), None, path, "questions")):
-        yield guarded(path, f"#{i}", partial(_lavis_question, source, i, raw))
-
-
-def _lavis_question(source: Source, i: int, raw: object) -> Sample:
-    path = source.path("questions")
-    rec = Record(raw, path, f"#{i}")
-    qid = rec.id("question_id")
-    rec.rename(f"#{i} (question_id {qid})")
-    return Sample(qid, source.media(rec.str("image"), path, rec.name, "image"),
-                  {"question": rec.str("question")}, {"answer": rec.str("answer")})
 
 FORMATS = (
     Format(
         "gqa", read_gqa, _gqa,
         (
             "questions1.2.zip testdev_balanced_questions.json; images.zip <imageId>.jpg",
-        ),
-    ),
-    Format(
-        "lavis_gqa", read_lavis_gqa, None,
-        (
-            "LAVIS's gqa/annotations/testdev_balanced_questions.json (a list), as its download "
-            "scripts store it; images <imageId>.jpg",
         ),
     ),
 )

@@ -190,26 +190,6 @@ def _msrvtt(pack: Pack, task: TaskSpec, n: int) -> None:
 
 
 
-def read_lavis_video_qa(source: Source) -> Iterator[Sample]:
-    """LAVIS's {msvd,msrvtt}/annotations/qa_test.json: a list of `{"question", "answer",
-    "video": <file name under the videos folder>, "question_id"}`; the vocabulary from its
-    qa_ans2label.json (the `candidates` file, in label order)."""
-    path = source.path("test")
-    data = record_list(source.json("test"), None, path, "questions")
-    candidates = source_vocabulary(source).answers if _ranks_vocabulary(source) else None
-    for i, raw in enumerate(data):
-        yield guarded(path, f"#{i}", partial(_lavis_qa_record, source, candidates, i, raw))
-
-
-def _lavis_qa_record(source: Source, candidates: tuple[str, ...] | None, i: int, raw: object
-                     ) -> Sample:
-    path = source.path("test")
-    rec = Record(raw, path, f"#{i}")
-    qid = rec.id("question_id")
-    rec.rename(f"#{i} (question_id {qid})")
-    return Sample(qid, source.media(rec.str("video"), path, rec.name, "video"),
-                  {"question": rec.str("question")}, {"answer": rec.str("answer").strip()},
-                  candidates)
 
 FORMATS = (
     Format(
@@ -223,13 +203,6 @@ FORMATS = (
         "msrvtt_qa", read_json_video_qa, _msrvtt,
         (
             "test_qa.json, train_qa.json; video<N>.mp4",
-        ),
-    ),
-    Format(
-        "lavis_video_qa", read_lavis_video_qa, None,
-        (
-            "LAVIS's msvd/ or msrvtt/annotations/qa_test.json + qa_ans2label.json, as its "
-            "download scripts store them; videos named by `video` under msvd/ or msrvtt/videos/",
         ),
     ),
 )

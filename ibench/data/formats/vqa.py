@@ -190,21 +190,6 @@ def _vqa_files(pack: Pack, task: TaskSpec, n: int) -> None:
 
 
 
-def read_lavis_vqa(source: Source) -> Iterator[Sample]:
-    """LAVIS's vqa_val_eval.json (VQAv2 coco/annotations/, OK-VQA okvqa/annotations/): a list
-    of `{"question_id", "question", "answer": [the 10 answers], "image": "val2014/..."}`."""
-    path = source.path("annotations")
-    for i, raw in enumerate(record_list(source.json("annotations"), None, path, "questions")):
-        yield guarded(path, f"#{i}", partial(_lavis_vqa_sample, source, i, raw))
-
-
-def _lavis_vqa_sample(source: Source, i: int, raw: object) -> Sample:
-    path = source.path("annotations")
-    rec = Record(raw, path, f"#{i}")
-    qid = rec.id("question_id")
-    rec.rename(f"#{i} (question_id {qid})")
-    return Sample(qid, source.media(rec.str("image"), path, rec.name, "image"),
-                  {"question": rec.str("question")}, {"answers": rec.strings("answer")})
 
 FORMATS = (
     Format(
@@ -219,13 +204,6 @@ FORMATS = (
         "vqg_vqa", read_vqg, _vqa_files,
         (
             "the same VQA files; the question becomes the reference",
-        ),
-    ),
-    Format(
-        "lavis_vqa", read_lavis_vqa, None,
-        (
-            "LAVIS's vqa_val_eval.json (coco/annotations/ for VQAv2, okvqa/annotations/ for "
-            "OK-VQA), as its download scripts store it; COCO images under coco/images/",
         ),
     ),
 )
