@@ -301,11 +301,12 @@ def _print_checks(checks: list, data_root: Path) -> None:
         if c.missing_files and len(layouts) > 1:
             tried = "; ".join(f"{name}: missing {', '.join(str(f) for f in missing)}"
                               if missing else f"{name}: complete" for name, missing in layouts)
-            out.print(f"{c.task}: layouts tried ({tried}); the closest is {c.variant}")
+            out.print(f"{c.task}: layouts tried ({tried}); the closest is {c.variant}",
+                      markup=False, highlight=False)
         if c.error and not c.missing_files:
             out.print(f"{c.task}: {c.error}")
-        for reason in c.bad_records[:10]:
-            out.print(f"{c.task}: bad record: {reason}")
+        for reason in c.bad_records[:10]:  # dataset text: never markup
+            out.print(f"{c.task}: bad record: {reason}", markup=False, highlight=False)
         for problem in c.media_problems[:10]:
             out.print(f"{c.task}: sample {problem[0]}: {problem[1]}: {problem[2]}")
 

@@ -70,3 +70,14 @@ def test_a_file_that_is_not_json_still_stops_the_task(capsys, ibench_cache, tmp_
                              str(tmp_path / "out"))
     assert code == 1 and "not valid JSON (line 2" in (out + err).replace("\n", "")
     assert "Traceback" not in out + err
+
+
+def test_a_bad_record_reason_is_printed_as_text(capsys, tmp_path):
+    # the reason quotes the record's value: rich markup in it must reach the screen as text
+    path = tmp_path / load_tasks()["gqa"].data.files["questions"]
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"7": {"question": ["[bold]boom[/bold]"],
+                                      "imageId": "n1", "answer": "yes"},
+                                "8": {"question": "q", "imageId": "n2", "answer": "yes"}}))
+    code, out, _ = run_cli(capsys, "data", "check", "--data-root", str(tmp_path), "--tasks", "gqa")
+    assert "got ['[bold]boom[/bold]']" in out.replace("\n", "")
