@@ -19,6 +19,9 @@ from models_fixtures import (  # noqa: F401 - fixtures
 
 from ibench.records import GenerationSettings, ModelInput
 
+# the direct transformers calls below pass repetition_penalty with inputs_embeds, as LAVIS does
+pytestmark = pytest.mark.filterwarnings("ignore:Passing `repetition_penalty`")
+
 EOS, BOS_TOKEN_ID_IN_CONFIG = 2, 1  # </s>; the text_config's eos_token_id (<s>)
 # LAVIS predict_answers for Vicuna: num_beams=5, max_length=10, min_length=1,
 # length_penalty=0, generate's repetition_penalty=1.5.
