@@ -174,12 +174,20 @@ def git_commit() -> str | None:
 def data_fingerprint(task: TaskSpec, root: Path, edge: int = 1 << 20) -> dict[str, str]:
     """Per annotation file: its size and a sha256 of its first and last MiB. Cheap even for
     multi-GB files, and it changes when a file is replaced, cut or extended (an edit in the
-    middle that keeps the size is not seen). Absent files are recorded as absent."""
+    middle that keeps the size is not seen). Absent files are recorded as absent. The files
+    are those of the layout in use (the publisher's, or an alternative such as LAVIS's copy,
+    whose keys are then `<layout>:<role>`), so a run refuses to resume on another layout."""
+    try:
+        source = open_source(task, root)
+        files, prefix = source.files, ("" if source.variant == "official"
+                                       else f"{source.variant}:")
+    except DataError:
+        files, prefix = task.data.files, ""
     out = {}
-    for role, rel in sorted(task.data.files.items()):
+    for role, rel in sorted(files.items()):
         path = root / rel
         if not path.is_file():
-            out[role] = "absent"
+            out[prefix + role] = "absent"
             continue
         size = path.stat().st_size
         digest = hashlib.sha256()
@@ -188,7 +196,7 @@ def data_fingerprint(task: TaskSpec, root: Path, edge: int = 1 << 20) -> dict[st
             if size > edge:
                 handle.seek(max(edge, size - edge))
                 digest.update(handle.read(edge))
-        out[role] = f"{size}:{digest.hexdigest()[:16]}"
+        out[prefix + role] = f"{size}:{digest.hexdigest()[:16]}"
     return out
 
 

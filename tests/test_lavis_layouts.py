@@ -110,3 +110,15 @@ def test_vizwiz_and_vsr_lavis_copies(tmp_path):
     [sample] = read_samples(load_tasks()["vsr"], tmp_path)
     assert sample.references["label"] == 1 and sample.media == tmp_path / (
         "vsr/images/000000085637.jpg")
+
+
+def test_a_run_refuses_to_resume_on_another_layout(capsys, tmp_path, ibench_cache):
+    from ibench.runner import data_fingerprint
+
+    _lavis_gqa(tmp_path)
+    task = load_tasks()["gqa"]
+    lavis = data_fingerprint(task, tmp_path)
+    assert list(lavis) == ["lavis:questions"] and lavis["lavis:questions"] != "absent"
+    official = {"1": {"question": "q?", "imageId": "n0", "answer": "yes"}}
+    _write(tmp_path, task.data.files["questions"], official)  # now the publisher's file too
+    assert list(data_fingerprint(task, tmp_path)) == ["questions"]
