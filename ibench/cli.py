@@ -14,7 +14,7 @@ from ibench.mixture import load_sizes, sqrt_mixture, task_sizes
 from ibench.names import UnknownNameError, resolve_name
 from ibench.prompts import task_family, zero_shot_template
 from ibench.report import Board, build_leaderboard, render_board
-from ibench.tasks import decoding_rows, load_tasks, select_tasks
+from ibench.tasks import decoding_rows, layout_rows, load_tasks, select_tasks
 from ibench.templates import load_families, render
 
 EXIT_BAD_NAME = 2
@@ -101,6 +101,7 @@ def tasks_show(name: str, as_json: bool) -> None:
         ("data format", task.data.format),
         *[(f"file ({role})", path) for role, path in task.data.files.items()],
         ("media folder", task.data.media_dir),
+        *layout_rows(task),
         ("published at", task.data.published_at),
         ("eval split", f"{task.eval_split} ({task.eval_size or 'size not fixed'})"),
         ("mode", task.mode),

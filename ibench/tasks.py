@@ -475,6 +475,22 @@ def _order_key(task: TaskSpec) -> tuple[int, int, str]:
     return (0, 0, task.id)
 
 
+def layout_rows(task: TaskSpec) -> list[tuple[str, str]]:
+    """The other layouts a task reads (data.options.alternative), for `ibench tasks show`:
+    (name, its format and files)."""
+    raw = task.data.options.get("alternative")
+    items = raw if isinstance(raw, list) else ([] if raw is None else [raw])
+    rows = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        files = ", ".join(str(v) for v in (item.get("files") or {}).values())
+        media = item.get("media_dir", task.data.media_dir)
+        rows.append((f"layout {item.get('name', item.get('format'))}",
+                     f"{item.get('format')}: {files}; media {media}"))
+    return rows
+
+
 def decoding_rows(task: TaskSpec) -> list[list[str]]:
     """Per LAVIS decoding argument: its value, what it means for each architecture (new
     tokens), and where it comes from (`ibench tasks show`)."""

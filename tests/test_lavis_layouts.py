@@ -122,3 +122,9 @@ def test_a_run_refuses_to_resume_on_another_layout(capsys, tmp_path, ibench_cach
     official = {"1": {"question": "q?", "imageId": "n0", "answer": "yes"}}
     _write(tmp_path, task.data.files["questions"], official)  # now the publisher's file too
     assert list(data_fingerprint(task, tmp_path)) == ["questions"]
+
+
+def test_tasks_show_lists_every_layout(capsys):
+    code, out, _ = run_cli(capsys, "tasks", "show", "msvd_qa")
+    assert code == 0 and "layout renamed" in out and "layout lavis" in out
+    assert "msvd/annotations/qa_test.json" in out
