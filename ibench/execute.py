@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ibench.media import MediaError, load_clip_frames, load_image
+from ibench.media import MediaError, load_clip_frames, load_embedded_image, load_image
 from ibench.outcomes import failed_record, generate_record, rank_record
 from ibench.records import GenerationSettings, ModelInput, Request
 from ibench.results import append_lines
@@ -80,6 +80,8 @@ def load_request_media(request: Request, frames: int | None,
     """Load the image, or sample `frames` frames of the video (inside the request's clip when
     it has one); a MediaError is kept, not raised."""
     try:
+        if frames is None and request.media_row is not None:
+            return Loaded(request, [load_embedded_image(request.media, *request.media_row)])
         if frames is None:
             return Loaded(request, [load_image(Path(request.media))])
         images, indices, window = load_clip_frames(

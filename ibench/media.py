@@ -43,6 +43,21 @@ def load_image(path: Path | str) -> Image.Image:
         raise MediaError(path, f"unreadable image: {exc}") from exc
 
 
+def load_embedded_image(path: Path | str, group: int, row: int, column: str) -> Image.Image:
+    """Decode an image embedded in a parquet file (a hub mirror), as RGB; a MediaError names
+    the file and the row when it is null or unreadable."""
+    from ibench.data.hub import image_stream, read_embedded_image
+
+    path = Path(path)
+    where = f"row {row} of row group {group}, column {column!r}"
+    try:
+        data = read_embedded_image(path, group, row, column)
+        with Image.open(image_stream(data)) as image:
+            return image.convert("RGB")
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise MediaError(path, f"{where}: unreadable embedded image: {exc}") from exc
+
+
 def frame_indices(total: int, n: int) -> list[int]:
     """Uniform frame indices floor(arange(0, total, total/n)), computed exactly as i*total//n.
 

@@ -89,6 +89,7 @@ def plan_items(
                 media=sample.media,
                 candidates=candidates,
                 clip=sample.clip,
+                media_row=sample.media_row,
             )
 
 

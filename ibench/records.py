@@ -27,6 +27,8 @@ class Sample:
     candidates: tuple[str, ...] | None = None
     clip: tuple[float, float] | None = None  # (start, end) seconds of the clip in its video
     failure: Exception | None = None  # a bad record: the DataError naming file, record, field
+    # an image embedded in a parquet file (`media`): (row group, row in the group, column)
+    media_row: tuple[int, int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,4 @@ class Request:
     candidates: tuple[str, ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     clip: tuple[float, float] | None = None
+    media_row: tuple[int, int, str] | None = None

@@ -179,13 +179,12 @@ def data_fingerprint(task: TaskSpec, root: Path, edge: int = 1 << 20) -> dict[st
     whose keys are then `<layout>:<role>`), so a run refuses to resume on another layout."""
     try:
         source = open_source(task, root)
-        files, prefix = source.files, ("" if source.variant == "official"
-                                       else f"{source.variant}:")
+        paths = {role: source.path(role) for role in source.files}
+        prefix = "" if source.variant == "official" else f"{source.variant}:"
     except DataError:
-        files, prefix = task.data.files, ""
+        paths, prefix = {role: root / rel for role, rel in task.data.files.items()}, ""
     out = {}
-    for role, rel in sorted(files.items()):
-        path = root / rel
+    for role, path in sorted(paths.items()):
         if not path.is_file():
             out[prefix + role] = "absent"
             continue
@@ -197,6 +196,24 @@ def data_fingerprint(task: TaskSpec, root: Path, edge: int = 1 << 20) -> dict[st
                 handle.seek(max(edge, size - edge))
                 digest.update(handle.read(edge))
         out[prefix + role] = f"{size}:{digest.hexdigest()[:16]}"
+    return out
+
+
+def data_source(task: TaskSpec, root: Path) -> dict[str, Any]:
+    """Which layout of a task's data the run reads, and for a hub mirror its repo, revision
+    (None: unknown, a copy made by hand), the pinned one, and where it was found."""
+    try:
+        source = open_source(task, root)
+    except DataError as exc:
+        return {"layout": None, "error": str(exc)}
+    out: dict[str, Any] = {"layout": source.variant, "format": source.format}
+    names = {"hub_repo": "repo", "hub_revision": "revision", "hub_pinned": "pinned",
+             "hub_layout": "found_in"}
+    for key, name in names.items():
+        if key in source.options:
+            out[name] = source.options[key]
+    if source.variant == "hub":
+        out["root"] = str(source.root)
     return out
 
 
@@ -241,6 +258,7 @@ def build_settings(options: EvalOptions, model_info: dict[str, Any],
             for t in options.tasks if t.generation
         },
         "stop_token_ids": model_info.get("stop_token_ids"),
+        "data_sources": {t.id: data_source(t, options.data_root) for t in options.tasks},
         "ranking": {
             t.id: {"candidates": t.rank.candidates, "aggregation": t.rank.aggregation}
             for t in options.tasks

@@ -113,6 +113,7 @@ class TaskSpec:
     reference: dict[str, float] = field(default_factory=dict)
     train_size: int | None = None
     decisions: tuple[Decision, ...] = ()
+    hub: dict[str, Any] | None = None  # a hub parquet mirror of the split (ibench.data.hub)
     source: Path | None = None
 
     def generation_settings(self, architecture: Architecture) -> GenerationSettings:
@@ -161,6 +162,7 @@ _TOP_KEYS = {
     "reference": False,
     "train_size": False,
     "decisions": False,
+    "hub": False,
 }
 # LAVIS's own argument names (its generate / predict_answers), each with a written source.
 _GENERATION_KEYS = {
@@ -293,6 +295,27 @@ def _parse_generation(c: _Checker, raw: Any) -> dict[str, Any]:
     return dict(gen)
 
 
+def _parse_hub(c: _Checker, raw: Any) -> dict[str, Any] | None:
+    """repos (any one will do), the split's files (a glob from the card's configs block), the
+    pinned revision (null: none known), the format that reads its rows, and what it holds."""
+    if raw is None:
+        return None
+    hub = c.mapping(raw, "hub")
+    c.keys(hub, {"repos": True, "files": True, "revision": True, "format": True, "note": False},
+           "hub.")
+    repos = hub["repos"]
+    if not isinstance(repos, list) or not repos or not all(
+            isinstance(r, str) and r.count("/") == 1 for r in repos):
+        raise c.fail("hub.repos", f"must be a list of owner/name repo ids, got {repos!r}")
+    if hub["revision"] is not None:
+        c.text(hub["revision"], "hub.revision")
+    files = c.text(hub["files"], "hub.files")
+    if files.startswith("/") or ".." in files.split("/"):
+        raise c.fail("hub.files", f"must be a path inside the repo, got {files!r}")
+    c.text(hub["format"], "hub.format")
+    return dict(hub)
+
+
 def _parse_metric_options(c: _Checker, metric: str, raw: Any) -> dict[str, Any]:
     """vqa_accuracy names its dataset's evaluator (`variant`); submission names its format."""
     from ibench.metrics.vqa import VQA_VARIANTS
@@ -416,6 +439,7 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
             c.positive_int(raw["train_size"], "train_size") if "train_size" in raw else None
         ),
         decisions=_parse_decisions(c, raw.get("decisions")),
+        hub=_parse_hub(c, raw.get("hub")),
         source=path,
     )
 

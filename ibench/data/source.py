@@ -95,9 +95,34 @@ def primary_source(task: TaskSpec, root: Path, candidates_file: Path | None = No
 
 def variants(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> list[Source]:
     """The primary layout (the publisher's), then each alternative layout the task accepts
-    (data.options.alternative: one mapping or a list of them, e.g. LAVIS's copies)."""
+    (data.options.alternative: one mapping or a list of them, e.g. LAVIS's copies), then the
+    hub parquet mirror when the task has one (files under the data root win)."""
+    hub = hub_source(task, root, candidates_file)
     return [primary_source(task, root, candidates_file),
-            *alternative_sources(task, root, candidates_file)]
+            *alternative_sources(task, root, candidates_file), *([hub] if hub else [])]
+
+
+def hub_source(task: TaskSpec, root: Path, candidates_file: Path | None = None
+               ) -> Source | None:
+    """The task's hub mirror as a layout: its parquet files when a mirror is found (in
+    `DATA_ROOT/hub/<owner>/<name>/` or the hub cache), else the path it would have under the
+    data root, reported missing. Options carry the repo, revision and where it was found."""
+    from ibench.data.hub import find_mirror
+
+    hub = task.hub
+    if hub is None:
+        return None
+    options = {k: v for k, v in task.data.options.items() if k != "alternative"}
+    mirror = find_mirror(Path(os.path.abspath(root)), tuple(hub["repos"]), hub["files"],
+                         hub.get("revision"))
+    if mirror is None:
+        return Source(task, Path(os.path.abspath(root)), hub["format"],
+                      {"parquet": f"hub/{hub['repos'][0]}/{hub['files']}"}, "", options, "hub",
+                      candidates_file)
+    options.update(hub_repo=mirror.repo, hub_revision=mirror.revision,
+                   hub_pinned=hub.get("revision"), hub_layout=mirror.layout)
+    files = {f"part-{i:05d}": str(p.relative_to(mirror.root)) for i, p in enumerate(mirror.files)}
+    return Source(task, mirror.root, hub["format"], files, "", options, "hub", candidates_file)
 
 
 def open_source(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> Source:

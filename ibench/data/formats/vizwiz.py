@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import partial
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from ibench.data import synth
 from ibench.data.format import Format
 from ibench.data.formats.vqa import answers_of
+from ibench.data.hub import iter_rows
 from ibench.data.packkit import (
     Pack,
     scene_qa,
@@ -89,11 +90,36 @@ def _vizwiz(pack: Pack, task: TaskSpec, n: int) -> None:
     pack.write_json(task.data.files["annotations"], records)
 
 
+
+def read_hub_vizwiz(source: Source) -> Iterator[Sample]:
+    """The lmms-lab/VizWiz-VQA parquet mirror: columns question_id (the image file stem, the
+    official sample id), question, answers (the 10 answers), image (embedded, decoded by the
+    media workers), category. Streamed in batches; only the text columns are read here."""
+    files = tuple(source.path(role) for role in sorted(source.files))
+    for path, group, row, record in iter_rows(files, ["question_id", "question", "answers"]):
+        name = f"row {row} of row group {group}"
+        yield guarded(path, name, partial(_hub_sample, path, group, row, name, record))
+
+
+def _hub_sample(path: Path, group: int, row: int, name: str, record: dict) -> Sample:
+    rec = Record(record, path, name)
+    qid = rec.str("question_id")
+    rec.rename(f"{name} (question_id {qid})")
+    return Sample(qid, path, {"question": rec.str("question")},
+                  {"answers": rec.strings("answers")}, media_row=(group, row, "image"))
+
 FORMATS = (
     Format(
         "vizwiz", read_vizwiz, _vizwiz,
         (
             "Annotations.zip val.json / test.json; val.zip, test.zip images",
+        ),
+    ),
+    Format(
+        "hub_vizwiz", read_hub_vizwiz, None,
+        (
+            "the lmms-lab/VizWiz-VQA parquet mirror (lmms-lab-encoder/VizWiz-VQA), "
+            "data/val-*.parquet, images embedded",
         ),
     ),
 )

@@ -1,0 +1,147 @@
+"""Hub parquet mirrors (lmms-lab/VizWiz-VQA so far): parquet files in the card's schema with
+embedded images, laid out as `hf download --local-dir` and as the hub cache lay them out, read
+with HF_HUB_OFFLINE=1; the same samples as the official files give the same predictions and
+metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from cli_helpers import run_cli
+
+from ibench.data import DataError, read_samples
+from ibench.tasks import load_tasks
+
+COMMIT = "d428a2d0" + "0" * 32
+# the lmms-lab/VizWiz-VQA card's features: question_id, image, question, answers, category
+SCHEMA = pa.schema([
+    ("question_id", pa.string()),
+    ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+    ("question", pa.string()),
+    ("answers", pa.list_(pa.string())),
+    ("category", pa.string()),
+])
+
+
+def _mirror_rows(pack: Path) -> list[dict]:
+    """The pack's official VizWiz val samples as the mirror's rows."""
+    records = json.loads((pack / "vizwiz/Annotations/val.json").read_text())
+    rows = []
+    for rec in records:
+        image = pack / "vizwiz/val" / rec["image"]
+        rows.append({"question_id": Path(rec["image"]).stem,
+                     "image": {"bytes": image.read_bytes(), "path": rec["image"]},
+                     "question": rec["question"],
+                     "answers": [a["answer"] for a in rec["answers"]],
+                     "category": rec["answer_type"]})
+    return rows
+
+
+SHARD = "data/val-00000-of-00001-a1b2.parquet"
+
+
+def _write_parquet(folder: Path, rows: list[dict], name: str = SHARD) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), path, row_group_size=3)
+    return path
+
+
+def _local_dir(root: Path, rows: list[dict], repo: str = "lmms-lab/VizWiz-VQA") -> Path:
+    folder = root / "hub" / repo
+    path = _write_parquet(folder, rows)
+    meta = folder / ".cache/huggingface/download" / f"{path.relative_to(folder)}.metadata"
+    meta.parent.mkdir(parents=True, exist_ok=True)
+    meta.write_text(f"{COMMIT}\n0123abcd\n1700000000.0\n")
+    return path
+
+
+def test_local_dir_mirror_is_read_with_the_official_ids(sample_pack, tmp_path):
+    rows = _mirror_rows(sample_pack)
+    path = _local_dir(tmp_path, rows)
+    samples = list(read_samples(load_tasks()["vizwiz"], tmp_path))
+    official = list(read_samples(load_tasks()["vizwiz"], sample_pack))
+    assert [s.id for s in samples] == [s.id for s in official]
+    assert [s.fields for s in samples] == [s.fields for s in official]
+    assert [s.references["answers"] for s in samples] == [
+        s.references["answers"] for s in official]
+    assert samples[3].media == path and samples[3].media_row == (1, 0, "image")  # 3 per group
+
+
+def test_same_samples_either_way_give_the_same_predictions_and_metrics(
+        capsys, sample_pack, ibench_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    _local_dir(tmp_path / "mirror", _mirror_rows(sample_pack))
+    runs = {}
+    for name, root in (("official", sample_pack), ("mirror", tmp_path / "mirror")):
+        code, _, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "vizwiz",
+                               "--data-root", str(root), "--output", str(tmp_path / "out"),
+                               "--run-name", name)
+        assert code == 0, err
+        runs[name] = tmp_path / "out" / name
+
+    def predictions(run: Path) -> dict:
+        lines = (run / "predictions/vizwiz.jsonl").read_text().splitlines()
+        return {x["sample_id"]: x["prediction"] for x in map(json.loads, lines)}
+    assert predictions(runs["official"]) == predictions(runs["mirror"])
+    metric = {k: json.loads((r / "metrics.json").read_text())["tasks"]["vizwiz"]
+              for k, r in runs.items()}
+    for key in ("value", "ci95", "n", "failures"):
+        assert metric["official"][key] == metric["mirror"][key]
+    source = json.loads((runs["mirror"] / "manifest.json").read_text())["settings"][
+        "data_sources"]["vizwiz"]
+    assert source["layout"] == "hub" and source["repo"] == "lmms-lab/VizWiz-VQA"
+    assert source["revision"] == COMMIT and source["found_in"] == "local-dir"
+    assert json.loads((runs["official"] / "manifest.json").read_text())["settings"][
+        "data_sources"]["vizwiz"]["layout"] == "official"
+
+
+def test_hub_cache_mirror_under_the_new_org(sample_pack, tmp_path, monkeypatch):
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    base = cache / "datasets--lmms-lab-encoder--VizWiz-VQA"
+    path = _write_parquet(base / "snapshots" / COMMIT, _mirror_rows(sample_pack))
+    (base / "refs").mkdir(parents=True)
+    (base / "refs/main").write_text(COMMIT)
+    from ibench.runner import data_source
+
+    samples = list(read_samples(load_tasks()["vizwiz"], tmp_path / "empty-root"))
+    assert len(samples) == 4 and samples[0].media == path
+    source = data_source(load_tasks()["vizwiz"], tmp_path / "empty-root")
+    assert source == {"layout": "hub", "format": "hub_vizwiz",
+                      "repo": "lmms-lab-encoder/VizWiz-VQA", "revision": COMMIT, "pinned": None,
+                      "found_in": "hub-cache", "root": str(base / "snapshots" / COMMIT)}
+
+
+def test_a_missing_column_names_the_file_and_the_column(tmp_path):
+    folder = tmp_path / "hub/lmms-lab/VizWiz-VQA"
+    path = folder / "data/val-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"question_id": ["VizWiz_val_00000000"], "question": ["what?"]}),
+                   path)
+    with pytest.raises(DataError) as info:
+        list(read_samples(load_tasks()["vizwiz"], tmp_path))
+    assert str(path) in str(info.value) and "field 'answers'" in str(info.value)
+
+
+def test_a_row_without_image_is_a_recorded_media_failure(capsys, sample_pack, ibench_cache,
+                                                         tmp_path):
+    rows = _mirror_rows(sample_pack)
+    rows[1]["image"] = None
+    rows[3]["answers"] = None
+    _local_dir(tmp_path / "mirror", rows)
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "vizwiz",
+                           "--data-root", str(tmp_path / "mirror"), "--output",
+                           str(tmp_path / "out"), "--run-name", "r")
+    assert code == 0, err
+    lines = [json.loads(x) for x in (tmp_path / "out/r/predictions/vizwiz.jsonl").read_text()
+             .splitlines()]
+    by_status = {x["status"]: x for x in lines if x["status"] != "ok"}
+    assert "row 1 of row group 0" in by_status["media_error"]["reason"]
+    assert "row 0 of row group 1" in by_status["bad_record"]["reason"]
+    assert "field 'answers'" in by_status["bad_record"]["reason"]
