@@ -145,3 +145,77 @@ def test_a_row_without_image_is_a_recorded_media_failure(capsys, sample_pack, ib
     assert "row 1 of row group 0" in by_status["media_error"]["reason"]
     assert "row 0 of row group 1" in by_status["bad_record"]["reason"]
     assert "field 'answers'" in by_status["bad_record"]["reason"]
+
+
+def _equal_runs(capsys, tmp_path, task: str, official: Path, mirror: Path) -> None:
+    """eval the task on both roots: same predictions per sample, same metrics."""
+    runs = {}
+    for name, root in (("official", official), ("mirror", mirror)):
+        code, _, err = run_cli(capsys, "eval", "--model", "tiny-vicuna", "--tasks", task,
+                               "--data-root", str(root), "--output", str(tmp_path / "out"),
+                               "--run-name", f"{task}-{name}")
+        assert code == 0, err
+        runs[name] = tmp_path / "out" / f"{task}-{name}"
+    lines = {k: [json.loads(x) for x in (r / f"predictions/{task}.jsonl").read_text()
+                 .splitlines()] for k, r in runs.items()}
+    assert {x["sample_id"]: (x["prompt"], x["prediction"]) for x in lines["official"]} == {
+        x["sample_id"]: (x["prompt"], x["prediction"]) for x in lines["mirror"]}
+    metric = {k: json.loads((r / "metrics.json").read_text())["tasks"][task]
+              for k, r in runs.items()}
+    assert all(metric["official"][k] == metric["mirror"][k] for k in ("value", "ci95", "n"))
+    source = json.loads((runs["mirror"] / "manifest.json").read_text())["settings"][
+        "data_sources"][task]
+    assert source["layout"] == "hub" and source["revision"] == COMMIT
+    assert source["pinned"] == load_tasks()[task].hub["revision"]  # differs: recorded
+
+
+def _image_struct(path: Path) -> dict:
+    return {"bytes": path.read_bytes(), "path": path.name}
+
+
+def test_textvqa_mirror_equals_the_official_files(capsys, sample_pack, ibench_cache, tmp_path):
+    spec = load_tasks()["textvqa"]
+    data = json.loads((sample_pack / spec.data.files["annotations"]).read_text())["data"]
+    ocr = {r["image_id"]: r["ocr_tokens"] for r in json.loads(
+        (sample_pack / spec.data.files["ocr"]).read_text())["data"]}
+    # the lmms-lab/textvqa card: question_id int32, image, question, answers, ocr_tokens, ...
+    schema = pa.schema([("image_id", pa.string()), ("question_id", pa.int32()),
+                        ("question", pa.string()), ("image", SCHEMA.field("image").type),
+                        ("answers", pa.list_(pa.string())), ("ocr_tokens", pa.list_(pa.string()))])
+    rows = [{"image_id": r["image_id"], "question_id": r["question_id"],
+             "question": r["question"], "answers": r["answers"], "ocr_tokens": ocr[r["image_id"]],
+             "image": _image_struct(sample_pack / spec.data.media_dir / f"{r['image_id']}.jpg")}
+            for r in data]
+    folder = tmp_path / "mirror/hub/lmms-lab/textvqa"
+    path = folder / "data/validation-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path, row_group_size=2)
+    meta = folder / ".cache/huggingface/download/data/validation-00000-of-00001.parquet.metadata"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(f"{COMMIT}\nx\n0\n")
+    _equal_runs(capsys, tmp_path, "textvqa", sample_pack, tmp_path / "mirror")
+
+
+def test_okvqa_mirror_equals_the_official_files(capsys, sample_pack, ibench_cache, tmp_path):
+    spec = load_tasks()["okvqa"]
+    questions = json.loads((sample_pack / spec.data.files["questions"]).read_text())["questions"]
+    answers = {a["question_id"]: [x["answer"] for x in a["answers"]] for a in json.loads(
+        (sample_pack / spec.data.files["annotations"]).read_text())["annotations"]}
+    # the lmms-lab/OK-VQA card: question_id string, image, question, answers, ...
+    schema = pa.schema([("question_id", pa.string()), ("image", SCHEMA.field("image").type),
+                        ("question", pa.string()), ("answers", pa.list_(pa.string()))])
+    rows = [{"question_id": str(q["question_id"]), "question": q["question"],
+             "answers": answers[q["question_id"]],
+             "image": _image_struct(sample_pack / spec.data.media_dir /
+                                    f"val2014/COCO_val2014_{q['image_id']:012d}.jpg")}
+            for q in questions]
+    folder = tmp_path / "mirror/hub/lmms-lab-encoder/OK-VQA"
+    for k, part in enumerate((rows[:2], rows[2:])):
+        name = f"data/val2014-0000{k}-of-00002.parquet"
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(part, schema=schema), path)
+        meta = folder / ".cache/huggingface/download" / f"{name}.metadata"
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(f"{COMMIT}\nx\n0\n")
+    _equal_runs(capsys, tmp_path, "okvqa", sample_pack, tmp_path / "mirror")

@@ -16,8 +16,9 @@ import fnmatch
 import io
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,14 @@ def read_embedded_image(path: Path, group: int, row: int, column: str) -> bytes:
 def image_stream(data: bytes) -> io.BytesIO:
     """A file object over image bytes, for PIL."""
     return io.BytesIO(data)
+
+
+def hub_samples(source: Any, columns: list[str], build: Callable[..., Any]) -> Iterator[Any]:
+    """Samples of a mirror's parquet files (the Source's files, in order): build(path, group,
+    row, name, record) per row, a bad row becoming its stand-in (record.guarded)."""
+    from ibench.data.record import guarded
+
+    files = tuple(source.path(role) for role in sorted(source.files))
+    for path, group, row, record in iter_rows(files, columns):
+        name = f"row {row} of row group {group}"
+        yield guarded(path, name, partial(build, path, group, row, name, record))

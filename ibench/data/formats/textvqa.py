@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 
 from ibench.data import synth
 from ibench.data.format import Format
+from ibench.data.hub import hub_samples
 from ibench.data.ocr import join_tokens, load_rosetta, ocr_for, token_limit
 from ibench.data.packkit import (
     Pack,
@@ -86,12 +88,37 @@ def _textvqa(pack: Pack, task: TaskSpec, n: int) -> None:
     pack.rosetta(task.data.files["ocr"], ocr, "val")
 
 
+
+def read_hub_textvqa(source: Source) -> Iterator[Sample]:
+    """The lmms-lab/textvqa parquet mirror (validation): question_id (int), question, answers,
+    ocr_tokens (the Rosetta OCR tokens the HF TextVQA loader attaches), image (embedded)."""
+    limit = token_limit(source)
+    return hub_samples(source, ["question_id", "question", "answers", "ocr_tokens"],
+                       partial(_hub_sample, limit))
+
+
+def _hub_sample(limit: int, path: Path, group: int, row: int, name: str, record: dict
+                ) -> Sample:
+    rec = Record(record, path, name)
+    qid = rec.id("question_id")
+    rec.rename(f"{name} (question_id {qid})")
+    return Sample(qid, path, {"question": rec.str("question"),
+                              "ocr_tokens": join_tokens(rec.strings("ocr_tokens", 0), limit)},
+                  {"answers": rec.strings("answers")}, media_row=(group, row, "image"))
+
 FORMATS = (
     Format(
         "textvqa", read_textvqa, _textvqa,
         (
             "TextVQA_0.5.1_val.json + TextVQA_Rosetta_OCR_v0.2_val.json; train_val_images.zip "
             "train_images/",
+        ),
+    ),
+    Format(
+        "hub_textvqa", read_hub_textvqa, None,
+        (
+            "the lmms-lab/textvqa parquet mirror (lmms-lab-encoder/textvqa), "
+            "data/validation-*.parquet, images embedded",
         ),
     ),
 )

@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from ibench.data import synth
 from ibench.data.format import Format
 from ibench.data.formats.vqa import answers_of
-from ibench.data.hub import iter_rows
+from ibench.data.hub import hub_samples
 from ibench.data.packkit import (
     Pack,
     scene_qa,
@@ -95,10 +95,7 @@ def read_hub_vizwiz(source: Source) -> Iterator[Sample]:
     """The lmms-lab/VizWiz-VQA parquet mirror: columns question_id (the image file stem, the
     official sample id), question, answers (the 10 answers), image (embedded, decoded by the
     media workers), category. Streamed in batches; only the text columns are read here."""
-    files = tuple(source.path(role) for role in sorted(source.files))
-    for path, group, row, record in iter_rows(files, ["question_id", "question", "answers"]):
-        name = f"row {row} of row group {group}"
-        yield guarded(path, name, partial(_hub_sample, path, group, row, name, record))
+    return hub_samples(source, ["question_id", "question", "answers"], _hub_sample)
 
 
 def _hub_sample(path: Path, group: int, row: int, name: str, record: dict) -> Sample:

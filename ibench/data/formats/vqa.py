@@ -11,6 +11,7 @@ from pathlib import Path
 from ibench.data import synth
 from ibench.data.errors import DataError
 from ibench.data.format import Format
+from ibench.data.hub import hub_samples
 from ibench.data.packkit import (
     Pack,
     scene_qa,
@@ -191,6 +192,20 @@ def _vqa_files(pack: Pack, task: TaskSpec, n: int) -> None:
 
 
 
+
+def read_hub_vqa(source: Source) -> Iterator[Sample]:
+    """The lmms-lab/OK-VQA parquet mirror (val2014): question_id, question, answers (10
+    strings), image (embedded)."""
+    return hub_samples(source, ["question_id", "question", "answers"], _hub_sample)
+
+
+def _hub_sample(path: Path, group: int, row: int, name: str, record: dict) -> Sample:
+    rec = Record(record, path, name)
+    qid = rec.id("question_id")
+    rec.rename(f"{name} (question_id {qid})")
+    return Sample(qid, path, {"question": rec.str("question")},
+                  {"answers": rec.strings("answers")}, media_row=(group, row, "image"))
+
 FORMATS = (
     Format(
         "vqa", read_vqa, _vqa_files,
@@ -204,6 +219,13 @@ FORMATS = (
         "vqg_vqa", read_vqg, _vqa_files,
         (
             "the same VQA files; the question becomes the reference",
+        ),
+    ),
+    Format(
+        "hub_vqa", read_hub_vqa, None,
+        (
+            "the lmms-lab/OK-VQA parquet mirror (lmms-lab-encoder/OK-VQA), "
+            "data/val2014-*.parquet, images embedded",
         ),
     ),
 )
