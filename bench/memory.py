@@ -9,6 +9,7 @@ holds each sample's references and score: a small cost per sample).
 
     python bench/memory.py            # 5,000 and 50,000
     python bench/memory.py 2000 20000
+    python bench/memory.py --mirror   # reading a hub parquet mirror of 10,000 and 100,000 rows
 """
 
 from __future__ import annotations
@@ -87,9 +88,69 @@ def measure(n: int) -> dict[str, float]:
             "seconds": seconds}
 
 
+def write_mirror(root: Path, n: int) -> None:
+    """A VizWiz-VQA parquet mirror of N rows (the lmms-lab card's columns, a small JPEG
+    embedded in each row), in row groups of 1,000, as `hf download --local-dir` lays it out."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 30)).save(buffer, format="JPEG")
+    image = buffer.getvalue()
+    schema = pa.schema([("question_id", pa.string()),
+                        ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+                        ("question", pa.string()), ("answers", pa.list_(pa.string())),
+                        ("category", pa.string())])
+    path = root / "hub/lmms-lab/VizWiz-VQA/data/val-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, n, 1000):
+            rows = [{"question_id": f"VizWiz_val_{i:08d}", "question": f"What is {i}?",
+                     "image": {"bytes": image, "path": f"VizWiz_val_{i:08d}.jpg"},
+                     "answers": ["unanswerable"] * 10, "category": "other"}
+                    for i in range(start, min(n, start + 1000))]
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+
+
+def measure_mirror(n: int) -> dict[str, float]:
+    """Read every sample of an N-row hub mirror (read_samples, as eval's checking pass does);
+    return peak RSS before and after."""
+    from ibench.data import read_samples
+    from ibench.tasks import load_tasks
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_mirror(root, n)
+        before = peak_mib()
+        start = time.perf_counter()
+        count = sum(1 for _ in read_samples(load_tasks()["vizwiz"], root))
+        assert count == n
+        seconds = time.perf_counter() - start
+    return {"n": n, "before_mib": before, "run_mib": peak_mib(), "peak_mib": peak_mib(),
+            "seconds": seconds}
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--one":
         print(json.dumps(measure(int(sys.argv[2]))))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--one-mirror":
+        print(json.dumps(measure_mirror(int(sys.argv[2]))))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--mirror":
+        rows = []
+        for n in [int(a) for a in sys.argv[2:]] or [10_000, 100_000]:
+            out = subprocess.run([sys.executable, __file__, "--one-mirror", str(n)],
+                                 capture_output=True, text=True, check=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for row in rows:
+            print(f"{row['n']:>10,} mirror rows: peak RSS {row['run_mib']:.1f} MiB "
+                  f"(after imports and writing {row['before_mib']:.1f}), read in "
+                  f"{row['seconds']:.1f} s")
+        print(f"reading a mirror: peak RSS ratio {rows[-1]['n']:,} / {rows[0]['n']:,} rows = "
+              f"{rows[-1]['run_mib'] / rows[0]['run_mib']:.3f}")
         return
     sizes = [int(a) for a in sys.argv[1:]] or [5_000, 50_000]
     rows = []
