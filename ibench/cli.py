@@ -280,8 +280,28 @@ def data_check(data_root: Path, task_names: str | None, split: str, full: bool,
         print_json([asdict(c) for c in checks])
     else:
         _print_checks(checks, data_root)
+        _print_hub_routes(chosen, checks, data_root)
     if any(not c.usable for c in checks):
         sys.exit(1)
+
+
+def _print_hub_routes(tasks: list, checks: list, data_root: Path) -> None:
+    """Per task with a hub mirror: the copy in use (repo, revision, rows), or what to run."""
+    from ibench.runner import data_source
+
+    out = console()
+    for task, check in zip(tasks, checks, strict=True):
+        if task.hub is None:
+            continue
+        if check.variant == "hub":
+            source = data_source(task, data_root)
+            out.print(f"{task.id}: hub copy {source.get('repo')} at revision "
+                      f"{source.get('revision') or 'unknown'} ({check.n_samples} rows, "
+                      f"{source.get('found_in')})", markup=False, highlight=False)
+        elif not check.usable:
+            repo = task.hub["repos"][0]
+            out.print(f"{task.id}: or its hub mirror: hf download {repo} --repo-type dataset "
+                      f"--local-dir {data_root / 'hub' / repo}", markup=False, highlight=False)
 
 
 def _print_checks(checks: list, data_root: Path) -> None:
@@ -398,6 +418,8 @@ class BatchSize(click.ParamType):
               show_default=True)
 @click.option("--run-name", default=None, help="Default: derived from the settings.")
 @click.option("--resume", is_flag=True, help="Continue the run (also implied by the same name).")
+@click.option("--hub-revision", default=None,
+              help="Accept this hub mirror revision where it differs from a task's pinned one.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--strict", is_flag=True, help="Stop at the first failure or missing dataset.")
 @click.option("--no-qformer-instruction", is_flag=True,
@@ -412,7 +434,7 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
              frames: int | None,
              output: Path, run_name: str | None, resume: bool, seed: int, strict: bool,
              no_qformer_instruction: bool, dtype: str | None, device: str | None, workers: int,
-             allow_pickle: bool) -> None:
+             allow_pickle: bool, hub_revision: str | None) -> None:
     """Evaluate a model: generate or rank, score with the official metrics, write results."""
     from ibench.dist import from_environment, shutdown
     from ibench.evalui import RichHooks, print_metrics
@@ -429,6 +451,7 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
         batch_size=batch_size, frames=frames, seed=seed, strict=strict,
         qformer_instruction=not no_qformer_instruction, dtype=dtype, device=device,
         output=output, run_name=run_name, workers=workers, group=group, resume=resume,
+        hub_revision=hub_revision,
         whole_split=[t.id for t in select_tasks(load_tasks(), split)] if not task_names else [],
     )
 

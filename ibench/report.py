@@ -114,6 +114,15 @@ def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any]) -> lis
         if variant:
             notes.append(f"{name}: {task_id}: VQA accuracy by its dataset's evaluator "
                          f"(variant {variant}; metrics.json says what it does)")
+    for task_id, source in manifest["settings"].get("data_sources", {}).items():
+        if not isinstance(source, dict) or source.get("layout") != "hub":
+            continue
+        if not source.get("revision"):
+            notes.append(f"{name}: {task_id} read a hub mirror of {source.get('repo')} of "
+                         "unknown revision (a copy without download metadata)")
+        elif source.get("pinned") and source["revision"] != source["pinned"]:
+            notes.append(f"{name}: {task_id} read {source.get('repo')} at revision "
+                         f"{source['revision']}, not the pinned {source['pinned']}")
     if tasks.get("vizwiz", {}).get("value") is not None:
         notes.append(f"{name}: vizwiz is the val split scored locally; the paper's VizWiz number "
                      "is test-dev, which only the VizWiz server scores")

@@ -88,6 +88,7 @@ class EvalOptions:
     group: ProcessGroup = field(default_factory=ProcessGroup)
     whole_split: list[str] = field(default_factory=list)  # ids of the split asked for, if any
     resume: bool = False
+    hub_revision: str | None = None  # accept this mirror revision where it is not the pinned one
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -199,6 +200,20 @@ def data_fingerprint(task: TaskSpec, root: Path, edge: int = 1 << 20) -> dict[st
     return out
 
 
+def hub_revision_problem(task: TaskSpec, options: EvalOptions) -> str:
+    """Why a task's hub mirror may not be used ("" when it may): its revision is known and is
+    not the pinned one, and --hub-revision does not name it. A copy made by hand (revision
+    unknown) is used, and recorded as unknown."""
+    source = data_source(task, options.data_root)
+    revision, pinned = source.get("revision"), source.get("pinned")
+    if source.get("layout") != "hub" or not revision or not pinned or revision == pinned:
+        return ""
+    if options.hub_revision == revision:
+        return ""
+    return (f"{task.id}: the hub mirror {source['repo']} at {source['root']} is revision "
+            f"{revision}, not the pinned {pinned}: pass --hub-revision {revision} to use it")
+
+
 def data_source(task: TaskSpec, root: Path) -> dict[str, Any]:
     """Which layout of a task's data the run reads, and for a hub mirror its repo, revision
     (None: unknown, a copy made by hand), the pinned one, and where it was found."""
@@ -258,6 +273,7 @@ def build_settings(options: EvalOptions, model_info: dict[str, Any],
             for t in options.tasks if t.generation
         },
         "stop_token_ids": model_info.get("stop_token_ids"),
+        "hub_revision": options.hub_revision,
         "data_sources": {t.id: data_source(t, options.data_root) for t in options.tasks},
         "ranking": {
             t.id: {"candidates": t.rank.candidates, "aggregation": t.rank.aggregation}
@@ -371,6 +387,9 @@ def scan_task(task: TaskSpec, options: EvalOptions, templates: list[Template], r
               ) -> tuple[TaskScan | None, str]:
     """Read the whole task once, streaming: find data problems before any model work, count
     the requests, and (process 0) write the references. Returns (scan, problem)."""
+    wrong = hub_revision_problem(task, options)
+    if wrong:
+        return None, wrong
     missing = missing_files(task, options.data_root)
     if missing:
         return None, (

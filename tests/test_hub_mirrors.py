@@ -149,11 +149,19 @@ def test_a_row_without_image_is_a_recorded_media_failure(capsys, sample_pack, ib
 
 def _equal_runs(capsys, tmp_path, task: str, official: Path, mirror: Path) -> None:
     """eval the task on both roots: same predictions per sample, same metrics."""
+    # the mirror's revision is not the pinned one: refused, until --hub-revision names it
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny-vicuna", "--tasks", task,
+                           "--data-root", str(mirror), "--output", str(tmp_path / "out"),
+                           "--run-name", f"{task}-refused")
+    pinned = load_tasks()[task].hub["revision"]
+    said = " ".join(err.split())  # the terminal may fold the line
+    assert code == 1 and f"is revision {COMMIT}, not the pinned {pinned}" in said
+    assert f"pass --hub-revision {COMMIT} to use it" in said
     runs = {}
     for name, root in (("official", official), ("mirror", mirror)):
         code, _, err = run_cli(capsys, "eval", "--model", "tiny-vicuna", "--tasks", task,
                                "--data-root", str(root), "--output", str(tmp_path / "out"),
-                               "--run-name", f"{task}-{name}")
+                               "--run-name", f"{task}-{name}", "--hub-revision", COMMIT)
         assert code == 0, err
         runs[name] = tmp_path / "out" / f"{task}-{name}"
     lines = {k: [json.loads(x) for x in (r / f"predictions/{task}.jsonl").read_text()
@@ -166,7 +174,10 @@ def _equal_runs(capsys, tmp_path, task: str, official: Path, mirror: Path) -> No
     source = json.loads((runs["mirror"] / "manifest.json").read_text())["settings"][
         "data_sources"][task]
     assert source["layout"] == "hub" and source["revision"] == COMMIT
-    assert source["pinned"] == load_tasks()[task].hub["revision"]  # differs: recorded
+    assert source["pinned"] == pinned  # differs: recorded, and the leaderboard says so
+    if task in ("textvqa",):  # a held-out task: in the leaderboard's notes
+        board = (runs["mirror"] / "leaderboard.md").read_text()
+        assert f"read lmms-lab/textvqa at revision {COMMIT}, not the pinned {pinned}" in board
 
 
 def _image_struct(path: Path) -> dict:
@@ -219,3 +230,30 @@ def test_okvqa_mirror_equals_the_official_files(capsys, sample_pack, ibench_cach
         meta.parent.mkdir(parents=True, exist_ok=True)
         meta.write_text(f"{COMMIT}\nx\n0\n")
     _equal_runs(capsys, tmp_path, "okvqa", sample_pack, tmp_path / "mirror")
+
+
+def test_a_hand_copied_mirror_is_read_with_its_revision_unknown(capsys, sample_pack,
+                                                                 ibench_cache, tmp_path):
+    _write_parquet(tmp_path / "mirror/hub/lmms-lab/VizWiz-VQA", _mirror_rows(sample_pack))
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "vizwiz",
+                           "--data-root", str(tmp_path / "mirror"), "--output",
+                           str(tmp_path / "out"), "--run-name", "r")
+    assert code == 0, err
+    source = json.loads((tmp_path / "out/r/manifest.json").read_text())["settings"][
+        "data_sources"]["vizwiz"]
+    assert source["revision"] is None and source["found_in"] == "local-dir"
+    board = (tmp_path / "out/r/leaderboard.md").read_text()
+    assert "vizwiz read a hub mirror of lmms-lab/VizWiz-VQA of unknown revision" in board
+
+
+def test_data_check_shows_the_hub_copy_or_what_to_run(capsys, sample_pack, tmp_path):
+    code, out, _ = run_cli(capsys, "data", "check", "--data-root", str(tmp_path / "none"),
+                           "--tasks", "vizwiz")
+    said = " ".join(out.split())
+    assert code == 1 and "vizwiz: or its hub mirror: hf download lmms-lab/VizWiz-VQA" in said
+    _local_dir(tmp_path / "mirror", _mirror_rows(sample_pack))
+    code, out, _ = run_cli(capsys, "data", "check", "--data-root", str(tmp_path / "mirror"),
+                           "--tasks", "vizwiz")
+    said = " ".join(out.split())
+    assert code == 0 and "0 of 4 bad" in said  # the embedded images decode
+    assert f"vizwiz: hub copy lmms-lab/VizWiz-VQA at revision {COMMIT} (4 rows, local-dir)" in said

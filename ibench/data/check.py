@@ -16,7 +16,7 @@ from ibench.data.candidates import answer_vocabulary, coverage
 from ibench.data.errors import DataError
 from ibench.data.readers import read_samples
 from ibench.data.source import Source, open_source, variants
-from ibench.media import MediaError, frame_indices, load_frames, load_image
+from ibench.media import MediaError, frame_indices, load_embedded_image, load_frames, load_image
 from ibench.tasks import TaskSpec
 
 DEFAULT_MEDIA_SAMPLE = 20
@@ -165,25 +165,28 @@ def check_task(
                         f"{task.eval_size or 'some'}): an empty or wrong file")
         return result
     result.usable = True
-    first_user: dict[Path, str] = {}
-    for sample in samples:
-        first_user.setdefault(sample.media, sample.id)
+    first_user: dict[tuple[Path, tuple | None], str] = {}
+    for sample in samples:  # an image embedded in a mirror is one row of its parquet file
+        first_user.setdefault((sample.media, sample.media_row), sample.id)
     media = list(first_user.items())
     result.media_total = len(media)
     if media and not full:
         media = [media[i] for i in frame_indices(len(media), media_sample)]
-    for path, sample_id in media:
-        reason = media_problem(path, task)
+    for (path, row), sample_id in media:
+        reason = media_problem(path, task, row)
         if reason is not None:
             result.media_problems.append(MediaProblem(sample_id, path, reason))
     result.media_checked = len(media)
     return result
 
 
-def media_problem(path: Path, task: TaskSpec) -> str | None:
-    """Why a media file cannot be used (None when it decodes): images fully, videos' frames."""
+def media_problem(path: Path, task: TaskSpec, row: tuple | None = None) -> str | None:
+    """Why a media file cannot be used (None when it decodes): images fully, videos' frames,
+    an image embedded in a parquet row (`row`: row group, row, column)."""
     try:
-        if task.media == "video":
+        if row is not None:
+            load_embedded_image(path, *row)
+        elif task.media == "video":
             load_frames(path, task.frames or 4)
         else:
             load_image(path)
