@@ -309,9 +309,13 @@ def _parse_hub(c: _Checker, raw: Any) -> dict[str, Any] | None:
         raise c.fail("hub.repos", f"must be a list of owner/name repo ids, got {repos!r}")
     if hub["revision"] is not None:
         c.text(hub["revision"], "hub.revision")
-    files = c.text(hub["files"], "hub.files")
-    if files.startswith("/") or ".." in files.split("/"):
-        raise c.fail("hub.files", f"must be a path inside the repo, got {files!r}")
+    files = hub["files"]
+    globs = files.items() if isinstance(files, dict) else [("", files)]
+    for role, glob in globs:
+        where = f"hub.files.{role}" if role else "hub.files"
+        glob = c.text(glob, where)
+        if glob.startswith("/") or ".." in glob.split("/"):
+            raise c.fail(where, f"must be a path inside the repo, got {glob!r}")
     c.text(hub["format"], "hub.format")
     return dict(hub)
 

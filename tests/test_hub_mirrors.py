@@ -257,3 +257,28 @@ def test_data_check_shows_the_hub_copy_or_what_to_run(capsys, sample_pack, tmp_p
     said = " ".join(out.split())
     assert code == 0 and "0 of 4 bad" in said  # the embedded images decode
     assert f"vizwiz: hub copy lmms-lab/VizWiz-VQA at revision {COMMIT} (4 rows, local-dir)" in said
+
+
+def test_gqa_mirror_joins_its_two_configs_and_equals_the_official_file(
+        capsys, sample_pack, ibench_cache, tmp_path):
+    spec = load_tasks()["gqa"]
+    questions = json.loads((sample_pack / spec.data.files["questions"]).read_text())
+    # lmms-lab/GQA: testdev_balanced_instructions (id, imageId, question, answer, ...) and
+    # testdev_balanced_images (id, image), joined on imageId
+    instructions = [{"id": qid, "imageId": q["imageId"], "question": q["question"],
+                     "answer": q["answer"], "fullAnswer": q.get("fullAnswer", "")}
+                    for qid, q in questions.items()]
+    image_ids = sorted({q["imageId"] for q in questions.values()}, reverse=True)
+    images = [{"id": i, "image": _image_struct(sample_pack / spec.data.media_dir / f"{i}.jpg")}
+              for i in image_ids]
+    folder = tmp_path / "mirror/hub/lmms-lab/GQA"
+    for config, rows in (("testdev_balanced_instructions", instructions),
+                         ("testdev_balanced_images", images)):
+        name = f"{config}/testdev-00000-of-00001.parquet"
+        path = folder / name
+        path.parent.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=2)
+        meta = folder / ".cache/huggingface/download" / f"{name}.metadata"
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(f"{COMMIT}\nx\n0\n")
+    _equal_runs(capsys, tmp_path, "gqa", sample_pack, tmp_path / "mirror")

@@ -34,7 +34,7 @@ class Mirror:
 
     root: Path
     repo: str
-    files: tuple[Path, ...]
+    files: dict[str, tuple[Path, ...]]  # per role (one per config the task joins), sorted
     revision: str | None
     layout: str  # "local-dir" or "hub-cache"
 
@@ -68,16 +68,23 @@ def _local_dir_revision(folder: Path, files: tuple[Path, ...]) -> str | None:
     return first or None
 
 
-def find_mirror(data_root: Path, repos: tuple[str, ...], pattern: str,
+def _all_files(folder: Path, patterns: dict[str, str]) -> dict[str, tuple[Path, ...]] | None:
+    """The files of every pattern (role -> glob) in one folder, or None if one has none."""
+    found = {role: _split_files(folder, pattern) for role, pattern in patterns.items()}
+    return found if all(found.values()) else None
+
+
+def find_mirror(data_root: Path, repos: tuple[str, ...], patterns: dict[str, str],
                 revision: str | None = None) -> Mirror | None:
-    """The first mirror of one of `repos` holding the split's files: the data root's
-    `hub/<owner>/<name>/` first, then the hub cache (the pinned revision's snapshot, else the
-    one `refs/main` names, else any)."""
+    """The first mirror of one of `repos` holding the split's files (every role's glob): the
+    data root's `hub/<owner>/<name>/` first, then the hub cache (the pinned revision's
+    snapshot, else the one `refs/main` names, else any)."""
     for repo in repos:
         folder = data_root / "hub" / repo
-        files = _split_files(folder, pattern)
+        files = _all_files(folder, patterns)
         if files:
-            return Mirror(folder, repo, files, _local_dir_revision(folder, files), "local-dir")
+            first = next(iter(files.values()))
+            return Mirror(folder, repo, files, _local_dir_revision(folder, first), "local-dir")
     cache = hub_cache_dir()
     for repo in repos:
         base = cache / f"datasets--{repo.replace('/', '--')}"
@@ -93,7 +100,7 @@ def find_mirror(data_root: Path, repos: tuple[str, ...], pattern: str,
             pass
         order += sorted(p.name for p in snapshots.iterdir() if p.is_dir())
         for commit in order:
-            files = _split_files(snapshots / commit, pattern)
+            files = _all_files(snapshots / commit, patterns)
             if files:
                 return Mirror(snapshots / commit, repo, files, commit, "hub-cache")
     return None
@@ -152,7 +159,12 @@ def hub_samples(source: Any, columns: list[str], build: Callable[..., Any]) -> I
     row, name, record) per row, a bad row becoming its stand-in (record.guarded)."""
     from ibench.data.record import guarded
 
-    files = tuple(source.path(role) for role in sorted(source.files))
+    files = mirror_files(source, "rows")
     for path, group, row, record in iter_rows(files, columns):
         name = f"row {row} of row group {group}"
         yield guarded(path, name, partial(build, path, group, row, name, record))
+
+
+def mirror_files(source: Any, role: str) -> tuple[Path, ...]:
+    """A hub Source's parquet files of one role (its `<role>-NNNNN` entries), in order."""
+    return tuple(source.path(r) for r in sorted(source.files) if r.rsplit("-", 1)[0] == role)

@@ -113,15 +113,17 @@ def hub_source(task: TaskSpec, root: Path, candidates_file: Path | None = None
     if hub is None:
         return None
     options = {k: v for k, v in task.data.options.items() if k != "alternative"}
-    mirror = find_mirror(Path(os.path.abspath(root)), tuple(hub["repos"]), hub["files"],
+    patterns = hub["files"] if isinstance(hub["files"], dict) else {"rows": hub["files"]}
+    mirror = find_mirror(Path(os.path.abspath(root)), tuple(hub["repos"]), patterns,
                          hub.get("revision"))
     if mirror is None:
         return Source(task, Path(os.path.abspath(root)), hub["format"],
-                      {"parquet": f"hub/{hub['repos'][0]}/{hub['files']}"}, "", options, "hub",
-                      candidates_file)
+                      {role: f"hub/{hub['repos'][0]}/{glob}" for role, glob in patterns.items()},
+                      "", options, "hub", candidates_file)
     options.update(hub_repo=mirror.repo, hub_revision=mirror.revision,
                    hub_pinned=hub.get("revision"), hub_layout=mirror.layout)
-    files = {f"part-{i:05d}": str(p.relative_to(mirror.root)) for i, p in enumerate(mirror.files)}
+    files = {f"{role}-{i:05d}": str(p.relative_to(mirror.root))
+             for role, paths in mirror.files.items() for i, p in enumerate(paths)}
     return Source(task, mirror.root, hub["format"], files, "", options, "hub", candidates_file)
 
 

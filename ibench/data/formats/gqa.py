@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 
 from ibench.data import synth
 from ibench.data.errors import DataError
 from ibench.data.format import Format
+from ibench.data.hub import iter_rows, mirror_files
 from ibench.data.packkit import (
     Pack,
     scene_qa,
@@ -78,11 +80,46 @@ def _gqa(pack: Pack, task: TaskSpec, n: int) -> None:
 
 
 
+
+def read_hub_gqa(source: Source) -> Iterator[Sample]:
+    """The lmms-lab/GQA parquet mirror: config testdev_balanced_instructions (id, imageId,
+    question, answer, ...) joined on imageId with config testdev_balanced_images (id, image),
+    as lmms-eval's gqa utils.py joins them. The image rows are indexed once (ids only)."""
+    where: dict[str, tuple[Path, int, int]] = {}
+    for path, group, row, record in iter_rows(mirror_files(source, "images"), ["id"]):
+        where.setdefault(str(record["id"]), (path, group, row))
+    files = mirror_files(source, "instructions")
+    columns = ["id", "imageId", "question", "answer"]
+    for path, group, row, record in iter_rows(files, columns):
+        name = f"row {row} of row group {group}"
+        yield guarded(path, name, partial(_hub_question, source, where, path, name, record))
+
+
+def _hub_question(source: Source, where: dict[str, tuple[Path, int, int]], path: Path,
+                  name: str, record: dict) -> Sample:
+    rec = Record(record, path, name)
+    qid = rec.id("id")
+    rec.rename(f"{name} (id {qid})")
+    image_id = rec.str("imageId")
+    if image_id not in where:
+        raise rec.error("imageId", f"{image_id!r} is not an id of testdev_balanced_images")
+    image_path, group, row = where[image_id]
+    return Sample(qid, image_path, {"question": rec.str("question")},
+                  {"answer": rec.str("answer")}, media_row=(group, row, "image"))
+
 FORMATS = (
     Format(
         "gqa", read_gqa, _gqa,
         (
             "questions1.2.zip testdev_balanced_questions.json; images.zip <imageId>.jpg",
+        ),
+    ),
+    Format(
+        "hub_gqa", read_hub_gqa, None,
+        (
+            "the lmms-lab/GQA parquet mirror (lmms-lab-encoder/GQA): "
+            "testdev_balanced_instructions/testdev-*.parquet joined with "
+            "testdev_balanced_images/testdev-*.parquet on imageId, images embedded",
         ),
     ),
 )
