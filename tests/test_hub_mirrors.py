@@ -282,3 +282,39 @@ def test_gqa_mirror_joins_its_two_configs_and_equals_the_official_file(
         meta.parent.mkdir(parents=True, exist_ok=True)
         meta.write_text(f"{COMMIT}\nx\n0\n")
     _equal_runs(capsys, tmp_path, "gqa", sample_pack, tmp_path / "mirror")
+
+
+def test_nocaps_and_scienceqa_mirrors(sample_pack, tmp_path):
+    # lmms-lab/NoCaps: image, image_id (the official id), annotations_captions, ...
+    nocaps = load_tasks()["nocaps"]
+    data = json.loads((sample_pack / nocaps.data.files["annotations"]).read_text())
+    captions: dict = {}
+    for ann in data["annotations"]:
+        captions.setdefault(ann["image_id"], []).append(ann["caption"])
+    rows = [{"image_id": im["id"], "annotations_captions": captions[im["id"]],
+             "image_open_images_id": im.get("open_images_id", "x"),
+             "image": _image_struct(sample_pack / nocaps.data.media_dir / im["file_name"])}
+            for im in data["images"]]
+    path = tmp_path / "hub/lmms-lab/NoCaps/data/validation-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    official = list(read_samples(nocaps, sample_pack))
+    mirror = list(read_samples(nocaps, tmp_path))
+    assert [s.id for s in mirror] == [s.id for s in official]
+    assert [s.references["captions"] for s in mirror] == [
+        s.references["captions"] for s in official]
+    assert all("domain" not in s.references for s in mirror)  # the card has no domain column
+    # lmms-lab/ScienceQA, config ScienceQA-IMG: image, question, choices, answer (int8), hint
+    rows = [{"question": "Which is a mammal?", "choices": ["cat", "trout"], "answer": 0,
+             "hint": "", "image": {"bytes": b"x", "path": "image.png"}}]
+    schema = pa.schema([("question", pa.string()), ("choices", pa.list_(pa.string())),
+                        ("answer", pa.int8()), ("hint", pa.string()),
+                        ("image", SCHEMA.field("image").type)])
+    path = tmp_path / "hub/lmms-lab/ScienceQA/ScienceQA-IMG/test-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    [sample] = read_samples(load_tasks()["scienceqa_img"], tmp_path)
+    assert sample.id == "test-00000-of-00001-0-0"  # no pid: named by its place
+    assert sample.candidates == ("cat", "trout") and sample.references["answer"] == "cat"
+    assert sample.fields == {"question": "Which is a mammal?", "context": "",
+                             "options": "(a) cat (b) trout"}

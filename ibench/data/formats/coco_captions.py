@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 
 from ibench.data import synth
 from ibench.data.errors import DataError
 from ibench.data.format import Format
+from ibench.data.hub import hub_samples
 from ibench.data.packkit import (
     Pack,
     captions_of,
@@ -109,12 +111,36 @@ def _nocaps(pack: Pack, task: TaskSpec, n: int) -> None:
     )
 
 
+def read_hub_nocaps(source: Source) -> Iterator[Sample]:
+    """The lmms-lab/NoCaps mirror, validation: image (embedded), image_id (the official id),
+    annotations_captions, image_open_images_id. It has no domain column, so the in/near/out
+    domain breakdown of the official file is not available from it."""
+    return hub_samples(source, ["image_id", "annotations_captions", "image_open_images_id"],
+                       _hub_image)
+
+
+def _hub_image(path: Path, group: int, row: int, name: str, record: dict) -> Sample:
+    rec = Record(record, path, name)
+    image_id = rec.id("image_id")
+    rec.rename(f"{name} (image_id {image_id})")
+    references: dict = {"captions": [c.strip() for c in rec.strings("annotations_captions")]}
+    if rec.has("image_open_images_id"):
+        references["open_images_id"] = rec.str("image_open_images_id")
+    return Sample(image_id, path, {}, references, media_row=(group, row, "image"))
+
 FORMATS = (
     Format(
         "coco_captions", read_coco_captions, _nocaps,
         (
             "nocaps_val_4500_captions.json (images + annotations), Open Images files named by "
             "file_name",
+        ),
+    ),
+    Format(
+        "hub_nocaps", read_hub_nocaps, None,
+        (
+            "the lmms-lab/NoCaps parquet mirror (lmms-lab-encoder/NoCaps), "
+            "data/validation-*.parquet, images embedded; no domain column",
         ),
     ),
 )

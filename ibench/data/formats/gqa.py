@@ -78,9 +78,6 @@ def _gqa(pack: Pack, task: TaskSpec, n: int) -> None:
     pack.write_json(task.data.files["questions"], data)
 
 
-
-
-
 def read_hub_gqa(source: Source) -> Iterator[Sample]:
     """The lmms-lab/GQA parquet mirror: config testdev_balanced_instructions (id, imageId,
     question, answer, ...) joined on imageId with config testdev_balanced_images (id, image),

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 
 from ibench.data import synth
 from ibench.data.candidates import choice_fields, format_options
 from ibench.data.format import Format
 from ibench.data.formats.iconqa import problem, split_pids
+from ibench.data.hub import hub_samples
 from ibench.data.packkit import (
     Pack,
     choice_question,
 )
-from ibench.data.record import guarded
+from ibench.data.record import Record, guarded
 from ibench.data.source import Source
 from ibench.records import Sample
 from ibench.tasks import TaskSpec
@@ -95,11 +97,39 @@ def _scienceqa(pack: Pack, task: TaskSpec, n: int) -> None:
     pack.write_json(task.data.files["pid_splits"], splits)
 
 
+def read_hub_scienceqa(source: Source) -> Iterator[Sample]:
+    """The lmms-lab/ScienceQA mirror, config ScienceQA-IMG, test: image (embedded), question,
+    choices, answer (an index), hint. The mirror has no pid column, so a sample's id is its
+    place in the mirror (`<file stem>-<row group>-<row>`): runs on the mirror and on the
+    official files cannot be paired by id."""
+    return hub_samples(source, ["question", "choices", "answer", "hint"], _hub_problem)
+
+
+def _hub_problem(path: Path, group: int, row: int, name: str, record: dict) -> Sample:
+    rec = Record(record, path, name)
+    choices, answer = choice_fields(rec, "choices", "answer")
+    hint = rec.get("hint") or ""
+    if not isinstance(hint, str):
+        raise rec.error("hint", f"must be a string, got {hint!r}")
+    return Sample(f"{path.stem}-{group}-{row}", path,
+                  {"question": rec.str("question"), "context": hint,
+                   "options": format_options(choices)},
+                  {"answer_index": answer, "answer": choices[answer]}, choices,
+                  media_row=(group, row, "image"))
+
+
 FORMATS = (
     Format(
         "scienceqa", read_scienceqa, _scienceqa,
         (
             "problems.json, pid_splits.json; images/<split>/<pid>/image.png",
+        ),
+    ),
+    Format(
+        "hub_scienceqa", read_hub_scienceqa, None,
+        (
+            "the lmms-lab/ScienceQA parquet mirror (lmms-lab-encoder/ScienceQA), config "
+            "ScienceQA-IMG, ScienceQA-IMG/test-*.parquet, images embedded; no pid column",
         ),
     ),
 )

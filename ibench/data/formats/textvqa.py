@@ -88,7 +88,6 @@ def _textvqa(pack: Pack, task: TaskSpec, n: int) -> None:
     pack.rosetta(task.data.files["ocr"], ocr, "val")
 
 
-
 def read_hub_textvqa(source: Source) -> Iterator[Sample]:
     """The lmms-lab/textvqa parquet mirror (validation): question_id (int), question, answers,
     ocr_tokens (the Rosetta OCR tokens the HF TextVQA loader attaches), image (embedded)."""

@@ -189,8 +189,6 @@ def _msrvtt(pack: Pack, task: TaskSpec, n: int) -> None:
     _video_json(pack, task, n, msrvtt=True)
 
 
-
-
 FORMATS = (
     Format(
         "msvd_qa", read_json_video_qa, _msvd,

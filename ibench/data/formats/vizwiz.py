@@ -90,7 +90,6 @@ def _vizwiz(pack: Pack, task: TaskSpec, n: int) -> None:
     pack.write_json(task.data.files["annotations"], records)
 
 
-
 def read_hub_vizwiz(source: Source) -> Iterator[Sample]:
     """The lmms-lab/VizWiz-VQA parquet mirror: columns question_id (the image file stem, the
     official sample id), question, answers (the 10 answers), image (embedded, decoded by the

@@ -190,9 +190,6 @@ def _vqa_files(pack: Pack, task: TaskSpec, n: int) -> None:
     )
 
 
-
-
-
 def read_hub_vqa(source: Source) -> Iterator[Sample]:
     """The lmms-lab/OK-VQA parquet mirror (val2014): question_id, question, answers (10
     strings), image (embedded)."""
