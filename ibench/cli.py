@@ -261,6 +261,27 @@ def _split_names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
+@data.command("download")
+@click.argument("task_names", nargs=-1)
+@click.option("--split", type=click.Choice(["held-in", "held-out", "server", "all"]),
+              default=None, help="Every task of a split that has a hub mirror.")
+@click.option("--data-root", type=click.Path(path_type=Path), envvar="IBENCH_DATA_ROOT",
+              required=True, help="Datasets folder; default $IBENCH_DATA_ROOT.")
+def data_download(task_names: tuple[str, ...], split: str | None, data_root: Path) -> None:
+    """Fetch tasks' hub parquet mirrors into DATA_ROOT/hub/<owner>/<name>/."""
+    from ibench.data.download import download_tasks
+
+    if not task_names and split is None:
+        raise click.UsageError("name tasks, or give --split")
+    tasks = select_tasks(load_tasks(), split or "all", list(task_names) or None)
+    if not task_names:
+        tasks = [t for t in tasks if t.hub is not None]
+    failed = download_tasks(tasks, data_root, lambda text: console().print(
+        text, markup=False, highlight=False))
+    if failed:
+        sys.exit(1)
+
+
 @data.command("check")
 @click.option("--data-root", type=click.Path(path_type=Path), envvar="IBENCH_DATA_ROOT",
               required=True, help="Datasets folder; default $IBENCH_DATA_ROOT.")

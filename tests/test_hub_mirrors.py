@@ -318,3 +318,47 @@ def test_nocaps_and_scienceqa_mirrors(sample_pack, tmp_path):
     assert sample.candidates == ("cat", "trout") and sample.references["answer"] == "cat"
     assert sample.fields == {"question": "Which is a mammal?", "context": "",
                              "options": "(a) cat (b) trout"}
+
+
+def test_data_download_fetches_only_the_split_and_the_card(capsys, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import huggingface_hub
+
+    siblings = [SimpleNamespace(rfilename=name, size=size) for name, size in (
+        ("README.md", 2048), ("testdev_balanced_instructions/testdev-00000-of-00001.parquet",
+                              2 * 2**20),
+        ("testdev_balanced_images/testdev-00000-of-00001.parquet", 3 * 2**20),
+        ("train_balanced_instructions/train-00000-of-00010.parquet", 9 * 2**20))]
+    asked: dict = {}
+
+    def dataset_info(self, repo, revision=None, files_metadata=False):
+        asked["info"] = (repo, revision, files_metadata)
+        return SimpleNamespace(siblings=siblings)
+
+    def snapshot_download(repo, **kwargs):
+        asked["download"] = (repo, kwargs)
+        return kwargs["local_dir"]
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", dataset_info)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    code, out, _ = run_cli(capsys, "data", "download", "gqa", "--data-root", str(tmp_path))
+    pinned = load_tasks()["gqa"].hub["revision"]
+    said = " ".join(out.split())
+    assert code == 0 and f"gqa: lmms-lab/GQA at {pinned}: 3 files, 5.0 MiB" in said
+    assert asked["info"] == ("lmms-lab/GQA", pinned, True)
+    repo, kwargs = asked["download"]
+    assert repo == "lmms-lab/GQA" and kwargs["repo_type"] == "dataset"
+    assert kwargs["local_dir"] == str(tmp_path / "hub/lmms-lab/GQA")
+    assert kwargs["allow_patterns"] == ["testdev_balanced_instructions/testdev-*.parquet",
+                                        "testdev_balanced_images/testdev-*.parquet", "README.md"]
+
+
+def test_data_download_offline_is_one_line_per_task(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code, out, err = run_cli(capsys, "data", "download", "vizwiz", "vsr", "--data-root",
+                             str(tmp_path))
+    said = " ".join(out.split())
+    assert code == 1 and "vizwiz: cannot download lmms-lab/VizWiz-VQA:" in said
+    assert "vsr: no hub mirror; download it from" in said
+    assert "Traceback" not in out + err
