@@ -362,3 +362,30 @@ def test_data_download_offline_is_one_line_per_task(capsys, tmp_path, monkeypatc
     assert code == 1 and "vizwiz: cannot download lmms-lab/VizWiz-VQA:" in said
     assert "vsr: no hub mirror; download it from" in said
     assert "Traceback" not in out + err
+
+
+def test_iconqa_mirror_keeps_choose_txt_and_refuses_an_ambiguous_split(tmp_path):
+    # lmms-lab/ICON-QA test: every sub-task; choices joined with commas
+    struct = {"bytes": b"x", "path": "image.png"}
+    rows = [
+        {"question_id": "98", "question": "How likely?", "choices": "certain,unlikely,impossible",
+         "answer": "2", "ques_type": "choose_txt", "query_image": struct},
+        {"question_id": "99", "question": "Which picture?", "choices": "", "answer": "0",
+         "ques_type": "choose_img", "query_image": struct},
+        {"question_id": "100", "question": "How many?", "choices": "1,000,2,000",
+         "answer": "1,000", "ques_type": "choose_txt", "query_image": struct},
+        {"question_id": "101", "question": "What time?", "choices": "noon, night",
+         "answer": "night", "ques_type": "choose_txt", "query_image": struct},
+    ]
+    path = tmp_path / "hub/lmms-lab/ICON-QA/data/test-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    samples = list(read_samples(load_tasks()["iconqa"], tmp_path))
+    assert [s.id for s in samples if s.failure is None] == ["98", "101"]  # choose_img dropped
+    assert samples[0].candidates == ("certain", "unlikely", "impossible")
+    assert samples[0].references == {"answer_index": 2, "answer": "impossible"}
+    assert samples[0].fields["options"] == "(a) certain (b) unlikely (c) impossible"
+    [bad] = [s for s in samples if s.failure is not None]
+    assert "question_id 100" in str(bad.failure) and "field 'answer'" in str(bad.failure)
+    assert samples[-1].references["answer_index"] == 1 and samples[-1].media_row[2] == (
+        "query_image")

@@ -156,13 +156,16 @@ def image_stream(data: bytes) -> io.BytesIO:
 
 def hub_samples(source: Any, columns: list[str], build: Callable[..., Any]) -> Iterator[Any]:
     """Samples of a mirror's parquet files (the Source's files, in order): build(path, group,
-    row, name, record) per row, a bad row becoming its stand-in (record.guarded)."""
+    row, name, record) per row (None: a row outside the evaluated subset), a bad row becoming
+    its stand-in (record.guarded)."""
     from ibench.data.record import guarded
 
     files = mirror_files(source, "rows")
     for path, group, row, record in iter_rows(files, columns):
         name = f"row {row} of row group {group}"
-        yield guarded(path, name, partial(build, path, group, row, name, record))
+        sample = guarded(path, name, partial(build, path, group, row, name, record))
+        if sample is not None:
+            yield sample
 
 
 def mirror_files(source: Any, role: str) -> tuple[Path, ...]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 
 from ibench.data import synth
 from ibench.data.candidates import choice_fields, format_options
 from ibench.data.errors import DataError
 from ibench.data.format import Format
+from ibench.data.hub import hub_samples
 from ibench.data.packkit import (
     Pack,
     choice_question,
@@ -117,12 +119,56 @@ def _iconqa(pack: Pack, task: TaskSpec, n: int) -> None:
     pack.write_json(task.data.files["pid_splits"], splits)
 
 
+
+MAX_CHOICES = 5  # choose_txt problems have 2 to 5 choices
+
+
+def read_hub_iconqa(source: Source) -> Iterator[Sample]:
+    """The lmms-lab/ICON-QA mirror, test: every sub-task, so only `ques_type == "choose_txt"`
+    rows are kept. Its `choices` column joins the choices with commas (lmms-eval splits on
+    ","). A row is refused, naming its question_id, when the split cannot be trusted: an empty
+    choice, more than 5 choices, or an answer that is neither an index into the choices nor
+    exactly one of them."""
+    return hub_samples(source, ["question_id", "question", "choices", "answer", "ques_type"],
+                       _hub_problem)
+
+
+def _hub_problem(path: Path, group: int, row: int, name: str, record: dict) -> Sample | None:
+    rec = Record(record, path, name)
+    if rec.get("ques_type") != "choose_txt":
+        return None
+    qid = rec.id("question_id")
+    rec.rename(f"{name} (question_id {qid})")
+    choices = [c.strip() for c in rec.str("choices").split(",")]
+    if any(not c for c in choices) or not 2 <= len(choices) <= MAX_CHOICES:
+        raise rec.error("choices", f"{rec.get('choices')!r} does not split into 2-5 choices "
+                                   "on commas unambiguously")
+    answer = str(rec.raw("answer")).strip()
+    if answer.isdigit() and int(answer) < len(choices):
+        index = int(answer)
+    elif choices.count(answer) == 1:
+        index = choices.index(answer)
+    else:
+        raise rec.error("answer", f"{answer!r} is neither an index into nor one of the choices "
+                                  f"{choices!r}")
+    return Sample(qid, path, {"question": rec.str("question"),
+                              "options": format_options(choices)},
+                  {"answer_index": index, "answer": choices[index]}, tuple(choices),
+                  media_row=(group, row, "query_image"))
+
 FORMATS = (
     Format(
         "iconqa", read_iconqa, _iconqa,
         (
             "iconqa_data.zip: problems.json, pid_splits.json (choose_txt_test, ...), "
             "iconqa/<split>/<subtask>/<pid>/image.png",
+        ),
+    ),
+    Format(
+        "hub_iconqa", read_hub_iconqa, None,
+        (
+            "the lmms-lab/ICON-QA parquet mirror (lmms-lab-encoder/ICON-QA), "
+            "data/test-*.parquet, choose_txt rows, query_image embedded",
         ),
     ),
 )
