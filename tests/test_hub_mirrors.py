@@ -389,3 +389,25 @@ def test_iconqa_mirror_keeps_choose_txt_and_refuses_an_ambiguous_split(tmp_path)
     assert "question_id 100" in str(bad.failure) and "field 'answer'" in str(bad.failure)
     assert samples[-1].references["answer_index"] == 1 and samples[-1].media_row[2] == (
         "query_image")
+
+
+def test_vqav2_mirror_with_answer_structs_reads_like_the_official_files(sample_pack, tmp_path):
+    spec = load_tasks()["vqav2"]
+    questions = json.loads((sample_pack / spec.data.files["questions"]).read_text())["questions"]
+    answers = {a["question_id"]: a["answers"] for a in json.loads(
+        (sample_pack / spec.data.files["annotations"]).read_text())["annotations"]}
+    # lmms-lab/VQAv2: question_id int64, question, answers [{answer, answer_confidence,
+    # answer_id}], image, ...
+    rows = [{"question_id": q["question_id"], "question": q["question"],
+             "answers": [{"answer": a["answer"], "answer_confidence": a["answer_confidence"],
+                          "answer_id": a["answer_id"]} for a in answers[q["question_id"]]],
+             "image": _image_struct(sample_pack / spec.data.media_dir /
+                                    f"val2014/COCO_val2014_{q['image_id']:012d}.jpg")}
+            for q in questions]
+    path = tmp_path / "hub/lmms-lab-encoder/VQAv2/data/validation-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    official = list(read_samples(spec, sample_pack))
+    mirror = list(read_samples(spec, tmp_path))
+    assert [(s.id, s.fields, s.references["answers"]) for s in mirror] == [
+        (s.id, s.fields, s.references["answers"]) for s in official]

@@ -191,8 +191,9 @@ def _vqa_files(pack: Pack, task: TaskSpec, n: int) -> None:
 
 
 def read_hub_vqa(source: Source) -> Iterator[Sample]:
-    """The lmms-lab/OK-VQA parquet mirror (val2014): question_id, question, answers (10
-    strings), image (embedded)."""
+    """The lmms-lab/OK-VQA (val2014) and lmms-lab/VQAv2 (validation) parquet mirrors:
+    question_id, question, answers (10 strings for OK-VQA; 10 `{answer, answer_confidence,
+    answer_id}` structs for VQAv2), image (embedded)."""
     return hub_samples(source, ["question_id", "question", "answers"], _hub_sample)
 
 
@@ -201,7 +202,7 @@ def _hub_sample(path: Path, group: int, row: int, name: str, record: dict) -> Sa
     qid = rec.id("question_id")
     rec.rename(f"{name} (question_id {qid})")
     return Sample(qid, path, {"question": rec.str("question")},
-                  {"answers": rec.strings("answers")}, media_row=(group, row, "image"))
+                  {"answers": answers_of(rec)}, media_row=(group, row, "image"))
 
 FORMATS = (
     Format(
@@ -221,8 +222,9 @@ FORMATS = (
     Format(
         "hub_vqa", read_hub_vqa, None,
         (
-            "the lmms-lab/OK-VQA parquet mirror (lmms-lab-encoder/OK-VQA), "
-            "data/val2014-*.parquet, images embedded",
+            "the lmms-lab/OK-VQA (data/val2014-*.parquet) and lmms-lab/VQAv2 "
+            "(data/validation-*.parquet) parquet mirrors, or their lmms-lab-encoder copies, "
+            "images embedded",
         ),
     ),
 )
