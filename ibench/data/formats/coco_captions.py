@@ -128,6 +128,7 @@ def _hub_image(path: Path, group: int, row: int, name: str, record: dict) -> Sam
         references["open_images_id"] = rec.str("image_open_images_id")
     return Sample(image_id, path, {}, references, media_row=(group, row, "image"))
 
+
 FORMATS = (
     Format(
         "coco_captions", read_coco_captions, _nocaps,

@@ -104,6 +104,7 @@ def _hub_question(source: Source, where: dict[str, tuple[Path, int, int]], path:
     return Sample(qid, image_path, {"question": rec.str("question")},
                   {"answer": rec.str("answer")}, media_row=(group, row, "image"))
 
+
 FORMATS = (
     Format(
         "gqa", read_gqa, _gqa,

@@ -119,7 +119,6 @@ def _iconqa(pack: Pack, task: TaskSpec, n: int) -> None:
     pack.write_json(task.data.files["pid_splits"], splits)
 
 
-
 MAX_CHOICES = 5  # choose_txt problems have 2 to 5 choices
 
 
@@ -155,6 +154,7 @@ def _hub_problem(path: Path, group: int, row: int, name: str, record: dict) -> S
                               "options": format_options(choices)},
                   {"answer_index": index, "answer": choices[index]}, tuple(choices),
                   media_row=(group, row, "query_image"))
+
 
 FORMATS = (
     Format(

@@ -105,6 +105,7 @@ def _hub_sample(limit: int, path: Path, group: int, row: int, name: str, record:
                               "ocr_tokens": join_tokens(rec.strings("ocr_tokens", 0), limit)},
                   {"answers": rec.strings("answers")}, media_row=(group, row, "image"))
 
+
 FORMATS = (
     Format(
         "textvqa", read_textvqa, _textvqa,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from ibench.data import synth
 from ibench.data.format import Format
-from ibench.data.formats.vqa import answers_of
-from ibench.data.hub import hub_samples
+from ibench.data.formats.vqa import answers_of, read_hub_vqa
 from ibench.data.packkit import (
     Pack,
     scene_qa,
@@ -90,20 +89,6 @@ def _vizwiz(pack: Pack, task: TaskSpec, n: int) -> None:
     pack.write_json(task.data.files["annotations"], records)
 
 
-def read_hub_vizwiz(source: Source) -> Iterator[Sample]:
-    """The lmms-lab/VizWiz-VQA parquet mirror: columns question_id (the image file stem, the
-    official sample id), question, answers (the 10 answers), image (embedded, decoded by the
-    media workers), category. Streamed in batches; only the text columns are read here."""
-    return hub_samples(source, ["question_id", "question", "answers"], _hub_sample)
-
-
-def _hub_sample(path: Path, group: int, row: int, name: str, record: dict) -> Sample:
-    rec = Record(record, path, name)
-    qid = rec.str("question_id")
-    rec.rename(f"{name} (question_id {qid})")
-    return Sample(qid, path, {"question": rec.str("question")},
-                  {"answers": rec.strings("answers")}, media_row=(group, row, "image"))
-
 FORMATS = (
     Format(
         "vizwiz", read_vizwiz, _vizwiz,
@@ -112,7 +97,7 @@ FORMATS = (
         ),
     ),
     Format(
-        "hub_vizwiz", read_hub_vizwiz, None,
+        "hub_vizwiz", read_hub_vqa, None,
         (
             "the lmms-lab/VizWiz-VQA parquet mirror (lmms-lab-encoder/VizWiz-VQA), "
             "data/val-*.parquet, images embedded",

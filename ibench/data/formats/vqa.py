@@ -191,9 +191,10 @@ def _vqa_files(pack: Pack, task: TaskSpec, n: int) -> None:
 
 
 def read_hub_vqa(source: Source) -> Iterator[Sample]:
-    """The lmms-lab/OK-VQA (val2014) and lmms-lab/VQAv2 (validation) parquet mirrors:
-    question_id, question, answers (10 strings for OK-VQA; 10 `{answer, answer_confidence,
-    answer_id}` structs for VQAv2), image (embedded)."""
+    """The lmms-lab/OK-VQA (val2014), lmms-lab/VQAv2 (validation) and lmms-lab/VizWiz-VQA (val)
+    parquet mirrors: question_id (VizWiz: the image file stem, the official id), question,
+    answers (10 strings; VQAv2: 10 `{answer, answer_confidence, answer_id}` records), image
+    (embedded, decoded by the media workers). Only the text columns are read here."""
     return hub_samples(source, ["question_id", "question", "answers"], _hub_sample)
 
 
@@ -203,6 +204,7 @@ def _hub_sample(path: Path, group: int, row: int, name: str, record: dict) -> Sa
     rec.rename(f"{name} (question_id {qid})")
     return Sample(qid, path, {"question": rec.str("question")},
                   {"answers": answers_of(rec)}, media_row=(group, row, "image"))
+
 
 FORMATS = (
     Format(
