@@ -321,8 +321,11 @@ def _print_hub_routes(tasks: list, checks: list, data_root: Path) -> None:
                       f"{source.get('found_in')})", markup=False, highlight=False)
         elif not check.usable:
             repo = task.hub["repos"][0]
+            beside = [task.data.files[role] for role in task.hub.get("data_files", [])]
+            also = f", with {', '.join(beside)} under the data root" if beside else ""
             out.print(f"{task.id}: or its hub mirror: hf download {repo} --repo-type dataset "
-                      f"--local-dir {data_root / 'hub' / repo}", markup=False, highlight=False)
+                      f"--local-dir {data_root / 'hub' / repo}{also}", markup=False,
+                      highlight=False)
 
 
 def _print_checks(checks: list, data_root: Path) -> None:

@@ -295,14 +295,20 @@ def _parse_generation(c: _Checker, raw: Any) -> dict[str, Any]:
     return dict(gen)
 
 
-def _parse_hub(c: _Checker, raw: Any) -> dict[str, Any] | None:
+def _parse_hub(c: _Checker, raw: Any, data_files: dict[str, str]) -> dict[str, Any] | None:
     """repos (any one will do), the split's files (a glob from the card's configs block), the
-    pinned revision (null: none known), the format that reads its rows, and what it holds."""
+    pinned revision (null: none known), the format that reads its rows, what it holds, and
+    `data_files`: roles of data.files the mirror lacks, read from the data root beside it."""
     if raw is None:
         return None
     hub = c.mapping(raw, "hub")
-    c.keys(hub, {"repos": True, "files": True, "revision": True, "format": True, "note": False},
-           "hub.")
+    c.keys(hub, {"repos": True, "files": True, "revision": True, "format": True, "note": False,
+                 "data_files": False}, "hub.")
+    extra = hub.get("data_files", [])
+    if not isinstance(extra, list) or not all(r in data_files for r in extra):
+        raise c.fail("hub.data_files",
+                     f"must be a list of roles of data.files ({', '.join(data_files)}), "
+                     f"got {extra!r}")
     repos = hub["repos"]
     if not isinstance(repos, list) or not repos or not all(
             isinstance(r, str) and r.count("/") == 1 for r in repos):
@@ -409,6 +415,7 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
         raise c.fail("id", f"must equal the file name {path.stem!r}, got {task_id!r}")
     media, frames = _parse_media(c, raw["media"])
     eval_name, eval_size = _parse_eval_split(c, raw["eval_split"])
+    data = _parse_data(c, raw["data"])
     mode = c.choice(raw["mode"], MODES, "mode")
     metric = c.choice(raw["metric"], METRIC_NAMES, "metric")
     generation = rank = None
@@ -427,7 +434,7 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
         split=c.choice(raw["split"], SPLITS, "split"),
         media=media,
         frames=frames,
-        data=_parse_data(c, raw["data"]),
+        data=data,
         eval_split=eval_name,
         eval_size=eval_size,
         mode=mode,
@@ -443,7 +450,7 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
             c.positive_int(raw["train_size"], "train_size") if "train_size" in raw else None
         ),
         decisions=_parse_decisions(c, raw.get("decisions")),
-        hub=_parse_hub(c, raw.get("hub")),
+        hub=_parse_hub(c, raw.get("hub"), data.files),
         source=path,
     )
 

@@ -411,3 +411,37 @@ def test_vqav2_mirror_with_answer_structs_reads_like_the_official_files(sample_p
     mirror = list(read_samples(spec, tmp_path))
     assert [(s.id, s.fields, s.references["answers"]) for s in mirror] == [
         (s.id, s.fields, s.references["answers"]) for s in official]
+
+
+def test_textcaps_mirror_takes_its_ocr_from_the_official_file(capsys, sample_pack, tmp_path):
+    # lmms-lab/TextCaps, split val: one row per image with image_id, caption_str (list),
+    # reference_strs (list) and the image; no OCR column (lmms-eval tasks/textcaps/utils.py
+    # scores against doc["caption_str"])
+    spec = load_tasks()["textcaps"]
+    entries = json.loads((sample_pack / spec.data.files["annotations"]).read_text())["data"]
+    rows: dict = {}
+    for e in entries:
+        row = rows.setdefault(e["image_id"], {
+            "image_id": e["image_id"], "caption_str": [], "reference_strs": e["reference_strs"],
+            "image": _image_struct(sample_pack / spec.data.media_dir / f"{e['image_id']}.jpg")})
+        row["caption_str"].append(e["caption_str"])
+    schema = pa.schema([("image_id", pa.string()), ("caption_str", pa.list_(pa.string())),
+                        ("reference_strs", pa.list_(pa.string())),
+                        ("image", SCHEMA.field("image").type)])
+    root = tmp_path / "mirror"
+    path = root / "hub/lmms-lab/TextCaps/data/val-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(list(rows.values()), schema=schema), path)
+    # without the official OCR file the mirror is incomplete, and data check names the file
+    code, out, _ = run_cli(capsys, "data", "check", "--tasks", "textcaps", "--data-root",
+                           str(root))
+    assert code == 1 and "TextVQA_Rosetta_OCR_v0.2_val.json" in " ".join(out.split())
+    ocr = root / spec.data.files["ocr"]
+    ocr.parent.mkdir(parents=True)
+    ocr.write_bytes((sample_pack / spec.data.files["ocr"]).read_bytes())
+    official = list(read_samples(spec, sample_pack))
+    mirror = list(read_samples(spec, root))
+    assert [(s.id, s.fields, s.references) for s in mirror] == [
+        (s.id, s.fields, s.references) for s in official]
+    assert all(s.fields["ocr_tokens"] for s in mirror)
+    assert mirror[0].media_row == (0, 0, "image")

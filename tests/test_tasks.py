@@ -130,3 +130,12 @@ def test_invalid_yaml_names_file(tmp_path):
     with pytest.raises(TaskError, match="not valid YAML") as err:
         load_task_file(path)
     assert str(path) in str(err.value)
+
+
+def test_hub_data_files_must_name_roles_of_the_official_files(tmp_path):
+    raw = _good()
+    raw["hub"]["data_files"] = ["ocr"]  # gqa's data.files has no 'ocr' role
+    with pytest.raises(TaskError, match="hub.data_files.*must be a list of roles"):
+        load_task_file(_write(tmp_path, "gqa", raw))
+    raw["hub"]["data_files"] = list(raw["data"]["files"])[:1]
+    assert load_task_file(_write(tmp_path, "gqa", raw)).hub["data_files"]

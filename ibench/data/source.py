@@ -114,17 +114,21 @@ def hub_source(task: TaskSpec, root: Path, candidates_file: Path | None = None
         return None
     options = {k: v for k, v in task.data.options.items() if k != "alternative"}
     patterns = hub["files"] if isinstance(hub["files"], dict) else {"rows": hub["files"]}
-    mirror = find_mirror(Path(os.path.abspath(root)), tuple(hub["repos"]), patterns,
-                         hub.get("revision"))
+    root = Path(os.path.abspath(root))
+    mirror = find_mirror(root, tuple(hub["repos"]), patterns, hub.get("revision"))
+    # files the mirror lacks (e.g. TextCaps' OCR), read from the data root as the official route
+    beside = {role: str(root / task.data.files[role]) for role in hub.get("data_files", [])}
     if mirror is None:
-        return Source(task, Path(os.path.abspath(root)), hub["format"],
-                      {role: f"hub/{hub['repos'][0]}/{glob}" for role, glob in patterns.items()},
+        return Source(task, root, hub["format"],
+                      {**{role: f"hub/{hub['repos'][0]}/{glob}"
+                          for role, glob in patterns.items()}, **beside},
                       "", options, "hub", candidates_file)
     options.update(hub_repo=mirror.repo, hub_revision=mirror.revision,
                    hub_pinned=hub.get("revision"), hub_layout=mirror.layout)
     files = {f"{role}-{i:05d}": str(p.relative_to(mirror.root))
              for role, paths in mirror.files.items() for i, p in enumerate(paths)}
-    return Source(task, mirror.root, hub["format"], files, "", options, "hub", candidates_file)
+    return Source(task, mirror.root, hub["format"], {**files, **beside}, "", options, "hub",
+                  candidates_file)
 
 
 def open_source(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> Source:

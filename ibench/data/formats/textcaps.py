@@ -8,6 +8,7 @@ from functools import partial
 from ibench.data import synth
 from ibench.data.errors import DataError
 from ibench.data.format import Format
+from ibench.data.hub import hub_samples
 from ibench.data.ocr import join_tokens, load_rosetta, ocr_for, token_limit
 from ibench.data.packkit import (
     Pack,
@@ -67,6 +68,31 @@ def _textcaps_image(source: Source, tokens: dict[str, list[str]], limit: int, im
     )
 
 
+def read_hub_textcaps(source: Source) -> Iterator[Sample]:
+    """The lmms-lab/TextCaps mirror, split val: one row per image with image_id, caption_str
+    (the image's captions), reference_strs and the image embedded. It holds no OCR tokens, so
+    they come from the official Rosetta OCR file under the data root (hub.data_files), as the
+    official route reads them. References: reference_strs when present, else caption_str."""
+    tokens = load_rosetta(source)
+    limit = token_limit(source)
+    return hub_samples(source, ["image_id", "caption_str", "reference_strs"],
+                       partial(_hub_image, source, tokens, limit))
+
+
+def _hub_image(source: Source, tokens: dict[str, list[str]], limit: int, path, group: int,
+               row: int, name: str, record: dict) -> Sample:
+    rec = Record(record, path, name)
+    image_id = rec.str("image_id")
+    rec.rename(f"{name} (image_id {image_id})")
+    if record.get("reference_strs"):
+        captions = [c.strip() for c in rec.strings("reference_strs")]
+    else:
+        captions = [c.strip() for c in rec.strings("caption_str")]
+    ocr = ocr_for(tokens, image_id, source)
+    return Sample(image_id, path, {"ocr_tokens": join_tokens(ocr, limit)},
+                  {"captions": captions}, media_row=(group, row, "image"))
+
+
 def _textcaps(pack: Pack, task: TaskSpec, n: int) -> None:
     rng = pack.rng(task.id)
     entries, ocr = [], []
@@ -122,6 +148,14 @@ FORMATS = (
         (
             "TextCaps_0.1_val.json; images in TextVQA train_images/; OCR "
             "TextVQA_Rosetta_OCR_v0.2_val.json",
+        ),
+    ),
+    Format(
+        "hub_textcaps", read_hub_textcaps, None,
+        (
+            "the lmms-lab/TextCaps parquet mirror (lmms-lab-encoder/TextCaps), "
+            "data/val-*.parquet, images embedded; OCR from TextVQA_Rosetta_OCR_v0.2_val.json "
+            "under the data root",
         ),
     ),
 )
