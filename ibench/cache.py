@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -39,8 +40,17 @@ def default_sample_pack(per_task: int = 8) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".sample-pack-", dir=target.parent))
     try:
-        write_sample_pack(tmp, per_task=per_task)
-        (tmp / ".complete").write_text(SAMPLE_PACK_VERSION)
+        try:
+            write_sample_pack(tmp, per_task=per_task)
+            (tmp / ".complete").write_text(SAMPLE_PACK_VERSION)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            from ibench.results import RunError
+
+            raise RunError(f"cannot write the sample pack in {target.parent}: the disk is full "
+                           f"({exc.strerror}); free space there or point IBENCH_CACHE at another "
+                           f"disk (nothing partial was kept)") from exc
         try:
             tmp.rename(target)
         except OSError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -496,6 +497,13 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
                        f"{sum(o.status == 'skipped' for o in outcomes)} skipped for their data); "
                        f"see `ibench data check --data-root {data_root}`", err=True)
             sys.exit(1)
+        failed = [o for o in outcomes if o.counts and not o.counts.get("ok")]
+        for o in failed:
+            kinds = ", ".join(f"{n} {k}" for k, n in sorted(o.counts.items()))
+            click.echo(f"error: {o.task}: every request of this session failed ({kinds}); "
+                       f"the reasons are in {run.predictions(o.task)}", err=True)
+        if failed:
+            sys.exit(1)
 
 
 def _default_data_root(model: str, hooks: object) -> Path:
@@ -577,10 +585,10 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning the library's input errors into messages and exit codes."""
     try:
         cli.main(args=argv, prog_name="ibench", standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("interrupted: finished batches are saved; run the same command to resume",
-                   err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        # click turns the KeyboardInterrupt into Abort: the signal rides on the original
+        cause = exc.__context__ if isinstance(exc, click.exceptions.Abort) else exc
+        _stopped(getattr(cause, "signum", signal.SIGINT))
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -588,10 +596,20 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_BAD_NAME)
     except Exception as exc:
+        if type(exc).__name__ == "SignalException":  # torchrun's, for a signal to a worker
+            _stopped(getattr(exc, "sigval", signal.SIGTERM))
         if not _is_input_error(exc):
             raise
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+def _stopped(signum: int) -> None:
+    """The one line for a run stopped by a signal, and the shell's exit status for it
+    (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
+    what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    click.echo(f"{what}: finished batches are saved; run the same command to resume", err=True)
+    sys.exit(128 + int(signum))
 
 
 # Errors that describe bad input or a missing resource: a message and exit 1, no traceback.

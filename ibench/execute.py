@@ -45,12 +45,19 @@ AUTO_BATCH = {("generate", "image"): 64, ("rank", "image"): 32, ("generate", "vi
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """True for a CUDA (or CPU allocator) out-of-memory error."""
-    if type(exc).__name__ == "OutOfMemoryError":
+    """True for a CUDA (or CPU allocator) out-of-memory error: torch's OutOfMemoryError,
+    Python's MemoryError (a host allocation under an address-space limit), and the
+    RuntimeErrors the CPU allocator and oneDNN raise when memory runs out."""
+    if type(exc).__name__ == "OutOfMemoryError" or isinstance(exc, MemoryError):
         return True
     text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and (
-        "out of memory" in text or "can't allocate memory" in text)
+    return isinstance(exc, RuntimeError) and any(s in text for s in _OOM_TEXTS)
+
+
+# What RuntimeErrors say when memory runs out: CUDA and the CPU allocator; oneDNN fails to
+# create a primitive when it cannot allocate its scratch space.
+_OOM_TEXTS = ("out of memory", "can't allocate memory", "could not create a primitive",
+              "defaultcpuallocator: not enough memory")
 
 
 def release_memory() -> None:

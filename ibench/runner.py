@@ -8,6 +8,7 @@ settings are refused with the list of what differs.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ from ibench.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_record, 
 from ibench.prompts import select_templates, task_family
 from ibench.records import Request, Sample
 from ibench.results import (
+    RESUME_FIELDS,
     RETRYABLE,
     RunDir,
     RunError,
@@ -39,10 +41,11 @@ from ibench.results import (
     load_predictions,
     load_references,
     merge_parts,
-    read_json,
+    read_manifest,
     repair_torn_tail,
     write_json,
 )
+from ibench.runlock import RunLock, check_run_name
 from ibench.tasks import TaskSpec
 from ibench.templates import Family, Template
 
@@ -121,6 +124,7 @@ class EvalHooks:
         """Called when a task's requests are all done."""
 
     stop = False
+    stop_signal = 0  # the signal that asked for the stop (0: none yet)
 
     def stop_requested(self) -> bool:
         """True once Ctrl-C asked for a clean stop after the batch in flight."""
@@ -322,7 +326,7 @@ def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptio
         raise RunError(f"--resume: there is no run at {run.path} to continue (check --run-name "
                        f"and --output)")
     if run.manifest.exists():
-        manifest = read_json(run.manifest)
+        manifest = read_manifest(run.manifest, RESUME_FIELDS)
         diff = settings_differences(manifest.get("settings", {}), settings)
         if diff:
             raise RunError(
@@ -550,15 +554,46 @@ def finish_manifest(run: RunDir, manifest: dict[str, Any], outcomes: list[TaskOu
 def evaluate(options: EvalOptions, hooks: EvalHooks,
              loader: Callable[..., Any]) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
     """The whole `ibench eval`: load the model, run every task, score, write the leaderboard."""
-    from ibench.prompts import zero_shot_template
-    from ibench.report import build_leaderboard, render_board
-    from ibench.scoring import score_run
     from ibench.templates import load_families
 
+    name = options.run_name or default_run_name(options, options.model)
+    check_run_name(name)
     check_output_writable(options.output)
     families = load_families()
     for task in options.tasks:  # a bad --templates value fails before the model loads
         select_templates(task, families, options.templates)
+    group = options.group
+    run = RunDir(options.output / name)
+    lock = lock_run(run, group)  # one writer per run folder, taken before the model loads
+    try:
+        return _evaluate_locked(options, hooks, loader, families, run)
+    finally:
+        lock.release()
+
+
+def lock_run(run: RunDir, group: Any) -> RunLock:
+    """Process 0 takes the run's lock; every process learns whether it got it (a refusal
+    stops them all with the same message)."""
+    lock = RunLock(run.path)
+    refused = ""
+    if group.rank == 0:
+        try:
+            lock.acquire()
+        except RunError as exc:
+            refused = str(exc)
+    refused = group.broadcast(refused)
+    if refused:
+        raise RunError(refused)
+    return lock
+
+
+def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..., Any],
+                     families: dict[str, Family], run: RunDir
+                     ) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
+    from ibench.prompts import zero_shot_template
+    from ibench.report import build_leaderboard, render_board
+    from ibench.scoring import score_run
+
     group = options.group
     if group.rank != 0:  # process 0 loads first: it alone builds a missing tiny checkpoint
         group.barrier()
@@ -568,8 +603,8 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
         group.barrier()
     info = model.info()
     settings = build_settings(options, info, families)
-    run = RunDir(options.output / (options.run_name or default_run_name(options, options.model)))
     manifest = open_or_create_run(run, settings, options, info)
+    reserve = DiskReserve(run.path) if group.rank == 0 else None
     options.group.barrier()
     hooks.message(f"run folder: {run.path}")
     outcomes: list[TaskOutcome] = []
@@ -577,40 +612,111 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
     try:
         for task in options.tasks:
             outcomes.append(run_task(task, model, options, families, run, hooks))
+        options.group.barrier()  # all parts written before process 0 merges and scores
+        if options.group.rank != 0:
+            options.group.barrier()  # wait for process 0, so all leave the group together
+            return run, {}, outcomes
+        for outcome in outcomes:
+            if outcome.status == "ran":
+                merge_parts(run, outcome.task, lambda task=outcome.task: list(
+                    load_references(run, task)))
+        headlines = {
+            o.task: (t.metric, zero_shot_template(t, families).id, t.metric_options)
+            for o, t in zip(outcomes, options.tasks, strict=True)
+            if o.status == "ran"
+        }
+        metrics = score_run(run, headlines, seed=options.seed)
+        finish_manifest(run, manifest, outcomes)
+        run.leaderboard.write_text(render_board(build_leaderboard([run.path]), "md"),
+                                   encoding="utf-8")
     except BaseException as exc:
         if options.group.rank == 0:
-            stopped = isinstance(exc, KeyboardInterrupt)
-            manifest["status"] = "interrupted" if stopped else "failed"
-            manifest["sessions"][-1]["ended"] = dt.datetime.now(dt.UTC).isoformat(
-                timespec="seconds")
-            if not stopped:
-                manifest["sessions"][-1]["error"] = f"{type(exc).__name__}: {exc}"
-            write_json(run.manifest, manifest)
+            _record_end(run, manifest, exc, hooks, reserve)
+        if isinstance(exc, KeyboardInterrupt) and hooks.stop_signal:
+            exc.signum = hooks.stop_signal  # type: ignore[attr-defined]  # the exit status
+        if is_disk_full(exc):
+            raise disk_error(exc, run) from exc
         raise
     finally:
         _restore_signal(previous)
-    options.group.barrier()  # all parts written before process 0 merges and scores
-    if options.group.rank != 0:
-        options.group.barrier()  # wait for process 0, so all leave the group together
-        return run, {}, outcomes
-    for outcome in outcomes:
-        if outcome.status == "ran":
-            merge_parts(run, outcome.task, lambda task=outcome.task: list(
-                load_references(run, task)))
-    headlines = {
-        o.task: (t.metric, zero_shot_template(t, families).id, t.metric_options)
-        for o, t in zip(outcomes, options.tasks, strict=True)
-        if o.status == "ran"
-    }
-    metrics = score_run(run, headlines, seed=options.seed)
-    finish_manifest(run, manifest, outcomes)
-    run.leaderboard.write_text(render_board(build_leaderboard([run.path]), "md"), encoding="utf-8")
+        if reserve is not None:
+            reserve.free()
     options.group.barrier()
     return run, metrics, outcomes
 
 
+def _record_end(run: RunDir, manifest: dict[str, Any], exc: BaseException, hooks: EvalHooks,
+                reserve: DiskReserve | None) -> None:
+    """Mark the run interrupted (a stop asked for) or failed (with the reason), cutting any
+    line torn by a full disk; on a full disk the reserve is given back first so that the
+    manifest can still be written."""
+    stopped = isinstance(exc, KeyboardInterrupt)
+    manifest["status"] = "interrupted" if stopped else "failed"
+    manifest["sessions"][-1]["ended"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    if stopped and hooks.stop_signal:
+        manifest["sessions"][-1]["signal"] = signal.Signals(hooks.stop_signal).name
+    if not stopped:
+        manifest["sessions"][-1]["error"] = f"{type(exc).__name__}: {exc}"
+    if is_disk_full(exc) and reserve is not None:
+        reserve.free()
+    for path in sorted((run.path / "predictions").glob("*.jsonl")):
+        try:
+            repair_torn_tail(path)
+        except OSError:
+            pass
+    try:
+        write_json(run.manifest, manifest)
+    except OSError as err:  # a read-only or still full disk: the message says what happened
+        hooks.message(f"could not mark the run {manifest['status']} in {run.manifest}: "
+                      f"{err.strerror}")
+
+
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """An OSError of a full disk, an exceeded quota or a read-only file system."""
+    return isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS
+
+
+def disk_error(exc: BaseException, run: RunDir) -> RunError | None:
+    """One line for a disk fault: the path, what happened, and what to do."""
+    if not isinstance(exc, OSError):
+        return None
+    where = exc.filename or run.path
+    what = ("is read-only" if exc.errno == errno.EROFS else
+            f"is full ({exc.strerror})")
+    return RunError(f"the disk holding {where} {what}: the run is saved up to the last "
+                    f"finished batch and marked failed; free space (or remount it writable), "
+                    f"then run the same command to resume")
+
+
+class DiskReserve:
+    """A small file kept in the run folder while the run is going, deleted when the disk
+    fills so that the manifest can still be marked failed."""
+
+    SIZE = 1 << 20
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / ".reserve"
+        try:
+            with self.path.open("wb") as handle:
+                handle.write(b"\0" * self.SIZE)
+        except OSError:
+            self.path.unlink(missing_ok=True)
+
+    def free(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+# Signals that ask for a clean stop: Ctrl-C, and what schedulers (SLURM, Kubernetes) send
+# before they kill a job.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _install_clean_stop(hooks: EvalHooks) -> Any:
-    """First Ctrl-C: finish and save the batch in flight, then stop; second: stop at once."""
+    """First stop signal (Ctrl-C, SIGTERM, SIGHUP): finish and save the batch in flight, then
+    stop, recording which signal; a second: stop at once."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -620,11 +726,14 @@ def _install_clean_stop(hooks: EvalHooks) -> Any:
         if hooks.stop:
             raise KeyboardInterrupt
         hooks.stop = True
-        hooks.message("stopping after the batch in flight (Ctrl-C again to stop at once)")
+        hooks.stop_signal = signum
+        what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        hooks.message(f"{what}: stopping after the batch in flight (again to stop at once)")
 
-    return signal.signal(signal.SIGINT, handler)
+    return {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
 
 
 def _restore_signal(previous: Any) -> None:
     if previous is not None:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

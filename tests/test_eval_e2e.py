@@ -102,6 +102,30 @@ def test_ctrl_c_stops_cleanly_and_resumes(sample_pack, ibench_cache, whole_run, 
         whole_run / "metrics.json").read_bytes()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_stop_cleanly_and_resume(sample_pack, ibench_cache, whole_run,
+                                                     tmp_path, sig):
+    # what SLURM and Kubernetes send before they kill a job: treated as Ctrl-C
+    env = {**os.environ, "IBENCH_CACHE": str(ibench_cache)}
+    cmd = _eval_cmd(sample_pack, tmp_path, "term", "1")
+    gqa = tmp_path / "term" / "predictions" / "gqa.jsonl"
+    proc = _start_and_wait(cmd, env, gqa)
+    os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig, err
+    name = signal.Signals(sig).name
+    assert f"{name}: stopping after the batch in flight" in err
+    assert f"stopped by {name}: finished batches are saved" in err and "Traceback" not in err
+    manifest = json.loads((tmp_path / "term" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and manifest["sessions"][-1]["signal"] == name
+    saved = [json.loads(x) for x in gqa.read_text().splitlines()]  # the batch in flight too
+    assert len(saved) >= 3 and all(r["status"] == "ok" for r in saved)
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "term" / "metrics.json").read_bytes() == (
+        whole_run / "metrics.json").read_bytes()
+
+
 def test_kill_and_resume_equals_uninterrupted(sample_pack, ibench_cache, whole_run, tmp_path):
     env = {**os.environ, "IBENCH_CACHE": str(ibench_cache)}
     crashed = tmp_path / "crashed"

@@ -350,7 +350,17 @@ def ensure_tiny(kind: TinyKind, cache_dir: str | Path | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tiny-{kind}-", dir=root))
     try:
-        make_tiny(kind, tmp)
+        try:
+            make_tiny(kind, tmp)
+        except Exception as exc:  # noqa: BLE001 - safetensors and tokenizers raise their own
+            if not _disk_full(exc):
+                raise
+            from ibench.models.base import ModelLoadError
+
+            raise ModelLoadError(
+                f"cannot build the tiny {kind} checkpoint in {root}: the disk is full "
+                f"({exc}); free space there or point IBENCH_CACHE at another disk (nothing "
+                f"partial was kept)") from exc
         if target.exists() and not _is_current(target, kind):
             stale = Path(tempfile.mkdtemp(prefix=f".stale-{kind}-", dir=root))
             try:
@@ -366,3 +376,14 @@ def ensure_tiny(kind: TinyKind, cache_dir: str | Path | None = None) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """A write that failed for a full disk or quota, whatever library raised it (safetensors
+    raises SafetensorError with the OS message inside)."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "Disk quota exceeded" in text
