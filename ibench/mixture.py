@@ -7,8 +7,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 
 class MixtureError(ValueError):
     """Sizes that cannot give a mixture (empty, non-positive, unreadable file)."""
@@ -27,14 +25,17 @@ def sqrt_mixture(sizes: dict[str, int]) -> dict[str, float]:
 
 def load_sizes(path: Path) -> dict[str, int]:
     """Read a {dataset: size} mapping from a YAML or JSON file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MixtureError(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise MixtureError(f"{path}: not valid {path.suffix or 'YAML'}: {exc}") from exc
+    if path.suffix != ".json":
+        from ibench.tasks import read_yaml
+
+        raw = read_yaml(path, MixtureError)  # UTF-8, no duplicate keys, errors on one line
+    else:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise MixtureError(f"{path}: cannot read: {exc.strerror}") from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MixtureError(f"{path}: not valid JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise MixtureError(f"{path}: must map dataset names to sizes")
     for name, size in raw.items():

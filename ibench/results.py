@@ -89,6 +89,12 @@ def append_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
 def read_lines(path: Path) -> Iterator[dict[str, Any]]:
     """Read JSON objects, one a line, lazily. A torn last line (a crash mid-write: no newline
     at its end) is ignored; any other bad line is a RunError naming the file and line."""
+    for _, record in read_numbered_lines(path):
+        yield record
+
+
+def read_numbered_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(1-based line number, JSON object) of each line, as `read_lines` reads them."""
     if not path.exists():
         return
     with path.open("rb") as handle:
@@ -101,14 +107,17 @@ def read_lines(path: Path) -> Iterator[dict[str, Any]]:
                 raise RunError(f"{path}: line {number} is not valid JSON: {exc}") from exc
             if not isinstance(record, dict):
                 raise RunError(f"{path}: line {number}: expected a JSON object")
-            yield record
+            yield number, record
 
 
-def _field(record: dict[str, Any], name: str, path: Path) -> str:
-    if name not in record:
-        raise RunError(f"{path}: a line for sample {record.get('sample_id')!r} has no "
-                       f"field '{name}'")
-    return str(record[name])
+def _field(record: dict[str, Any], name: str, path: Path, number: int) -> Any:
+    """A required field of a stored line (a RunError naming the file, line and field)."""
+    if record.get(name) is None:
+        what = "is null" if name in record else "is missing"
+        sample = record.get("sample_id")
+        of = f" (sample {sample!r})" if sample is not None and name != "sample_id" else ""
+        raise RunError(f"{path}: line {number}{of}: has no field '{name}' (it {what})")
+    return record[name]
 
 
 def repair_torn_tail(path: Path, chunk: int = 1 << 16) -> None:
@@ -148,9 +157,10 @@ def load_predictions(run: RunDir, task: str, keys: tuple[str, ...] | None = None
     """
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for path in run.prediction_files(task):
-        for record in read_lines(path):
-            key = (_field(record, "sample_id", path), _field(record, "template_id", path))
-            status = _field(record, "status", path)
+        for number, record in read_numbered_lines(path):
+            key = (str(_field(record, "sample_id", path, number)),
+                   str(_field(record, "template_id", path, number)))
+            status = str(_field(record, "status", path, number))
             if status != "ok" and out.get(key, {}).get("status") == "ok":
                 continue
             out[key] = record if keys is None else {
@@ -163,11 +173,48 @@ def load_references(run: RunDir, task: str, keys: tuple[str, ...] | None = None
     """Per-sample references stored with the run, keyed by sample id, in stored order (with
     `keys`, only those fields)."""
     out = {}
-    for line in read_lines(run.references(task)):
-        refs = line["references"]
-        out[str(line["sample_id"])] = refs if keys is None else {
-            k: refs[k] for k in keys if k in refs}
+    path = run.references(task)
+    for number, line in read_numbered_lines(path):
+        sample_id = str(_field(line, "sample_id", path, number))
+        refs = _field(line, "references", path, number)
+        if not isinstance(refs, dict):
+            raise RunError(f"{path}: line {number} (sample {sample_id!r}): field 'references' "
+                           f"must be a JSON object, got {type(refs).__name__}")
+        out[sample_id] = refs if keys is None else {k: refs[k] for k in keys if k in refs}
     return out
+
+
+# The manifest fields that reading a run relies on, with their JSON types ("a.b": inside a);
+# resuming also appends a session and records each task.
+MANIFEST_FIELDS: dict[str, type] = {"settings": dict, "settings.tasks": list}
+RESUME_FIELDS: dict[str, type] = {**MANIFEST_FIELDS, "sessions": list, "tasks": dict}
+_JSON_TYPES = {dict: "a JSON object", list: "a JSON list"}
+
+
+def read_manifest(path: Path, fields: dict[str, type] = MANIFEST_FIELDS) -> dict[str, Any]:
+    """A run's manifest.json, checked to be an object holding `fields` (a RunError naming the
+    file and the field otherwise, so a damaged manifest never surfaces as a TypeError)."""
+    manifest = read_json(path)
+    if not isinstance(manifest, dict):
+        raise RunError(f"{path}: must be a JSON object (the run's manifest), got "
+                       f"{_json_type(manifest)}")
+    for name, kind in fields.items():
+        value: Any = manifest
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, kind):
+            got = "missing" if value is None else _json_type(value)
+            raise RunError(f"{path}: field '{name}': must be {_JSON_TYPES[kind]}, got {got}")
+    return manifest
+
+
+def _json_type(value: Any) -> str:
+    """A JSON value's kind, in JSON's words."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {dict: "a JSON object", list: "a JSON list", str: "a string"}.get(type(value), "null")
 
 
 def open_run(path: Path) -> tuple[RunDir, dict[str, Any]]:
@@ -175,7 +222,7 @@ def open_run(path: Path) -> tuple[RunDir, dict[str, Any]]:
     run = RunDir(Path(path))
     if not run.manifest.exists():
         raise RunError(f"{path}: not an ibench run (no manifest.json)")
-    return run, read_json(run.manifest)
+    return run, read_manifest(run.manifest)
 
 
 def merge_parts(run: RunDir, task: str, order: Callable[[], list[str]]) -> None:

@@ -12,9 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ibench.resources import resource_dir
+from ibench.tasks import read_yaml
 
 SOURCES = ("paper", "ibench", "dataset")
 
@@ -117,9 +116,12 @@ def parse_family(raw: Any, path: Path) -> Family:
     templates: list[Template] = []
     for i, item in enumerate(items):
         templates.append(_parse_template(item, i, path, raw["family"], fields))
-    ids = [t.id for t in templates]
-    if len(set(ids)) != len(ids):
-        raise TemplateError(f"{path}: field 'templates': duplicate template ids")
+    seen: dict[str, int] = {}
+    for i, template in enumerate(templates):
+        if template.id in seen:
+            raise TemplateError(f"{path}: field 'templates[{i}].id': duplicate template id "
+                                f"{template.id!r} (also templates[{seen[template.id]}])")
+        seen[template.id] = i
     return Family(
         name=raw["family"],
         title=str(raw["title"]),
@@ -147,18 +149,19 @@ def _parse_template(item: Any, i: int, path: Path, family: str, fields: list[str
     unknown = [name for name in used if name not in fields]
     if unknown:
         raise TemplateError(f"{where}.text': uses {{{unknown[0]}}}, not among the family's fields")
+    # A field the family's tasks give but the text drops never reaches the model (a VQA
+    # template without {question} asks nothing).
+    dropped = [name for name in fields if name not in used]
+    if dropped:
+        raise TemplateError(f"{where}.text': template {item['id']} has no placeholder "
+                            f"{{{dropped[0]}}}; every template of the family must use each of "
+                            f"its fields ({', '.join(fields)})")
     return Template(id=str(item["id"]), text=item["text"], source=item["source"])
 
 
 def load_family_file(path: Path) -> Family:
     """Read and validate one template family file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TemplateError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise TemplateError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_family(raw, path)
+    return parse_family(read_yaml(path, TemplateError), path)
 
 
 def load_families(folder: Path | None = None) -> dict[str, Family]:

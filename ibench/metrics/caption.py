@@ -30,6 +30,7 @@ JAVA_HINT = (
 # Every character Java or Python may treat as a line break: the PTB tokenizer keeps one output
 # line per input line, so a break inside a caption would shift every later caption.
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_ELIDED_FRAMES = re.compile(r"\.\.\. \d+ more")  # a Java stack trace's "... 3 more"
 
 
 def _pycocoevalcap_tokenizer():
@@ -70,8 +71,8 @@ def ptb_tokenize(sentences: Sequence[str]) -> list[str]:
         except OSError as err:
             raise MetricError(f"could not run Java ({err}). {JAVA_HINT}") from err
     if proc.returncode != 0:
-        tail = proc.stderr.decode("utf-8", "replace")[-2000:]
-        raise MetricError(f"the PTB tokenizer failed (exit {proc.returncode}): {tail}")
+        raise MetricError(f"the PTB tokenizer failed (exit {proc.returncode} from {java}): "
+                          f"{java_reason(proc.stderr, proc.stdout)}")
     lines = proc.stdout.decode("utf-8").split("\n")
     if len(lines) < len(sentences) or any(line.strip() for line in lines[len(sentences) :]):
         raise MetricError(
@@ -82,6 +83,19 @@ def ptb_tokenize(sentences: Sequence[str]) -> list[str]:
         " ".join(w for w in line.rstrip().split(" ") if w not in punctuation)
         for line in lines[: len(sentences)]
     ]
+
+
+def java_reason(stderr: bytes, stdout: bytes = b"", keep: int = 3) -> str:
+    """Why a Java command failed, on one line: the last `keep` lines of its stderr (of its
+    stdout when stderr is empty; the JVM prints some start-up errors there), stack frames
+    left out so the exception and its cause remain."""
+    for stream, name in ((stderr, "stderr"), (stdout, "stdout")):
+        lines = [line.strip() for line in stream.decode("utf-8", "replace").splitlines()]
+        lines = [line for line in lines if line and not line.startswith("at ")
+                 and not _ELIDED_FRAMES.fullmatch(line)]
+        if lines:
+            return f"Java's {name}: " + " | ".join(line[:500] for line in lines[-keep:])
+    return "Java printed nothing on stderr or stdout"
 
 
 def _ngrams(sentence: str, n: int) -> Counter[tuple[str, ...]]:
