@@ -21,8 +21,25 @@ from ibench.templates import load_families, render
 EXIT_BAD_NAME = 2
 
 
+def _include(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> None:
+    from ibench.resources import include_path
+
+    for folder in value:
+        try:
+            include_path(folder)
+        except FileNotFoundError as exc:
+            raise click.BadParameter(str(exc).split(": ", 1)[-1], ctx, param) from None
+
+
+_INCLUDE = click.option(
+    "--include-path", type=click.Path(path_type=Path), multiple=True, expose_value=False,
+    callback=_include, is_eager=True, envvar="IBENCH_INCLUDE_PATH",
+    help="A folder with your own tasks/*.yaml and templates/*.yaml (repeatable).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ibench")
+@_INCLUDE
 def cli() -> None:
     """ibench: faithful, fast and honest evaluation of InstructBLIP-family models."""
 
@@ -454,12 +471,16 @@ class BatchSize(click.ParamType):
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True,
               help="Threads loading media ahead of the model.")
 @click.option("--allow-pickle", is_flag=True, help="Allow non-safetensors checkpoints.")
+@click.option("--gen-kwargs", default=None,
+              help="Override decoding, e.g. num_beams=1,max_new_tokens=20 (recorded; the row is "
+                   "then not comparable to the paper).")
+@_INCLUDE
 def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
              data_root: Path | None, limit: int | None, batch_size: int | None,
              frames: int | None,
              output: Path, run_name: str | None, resume: bool, seed: int, strict: bool,
              no_qformer_instruction: bool, dtype: str | None, device: str | None, workers: int,
-             allow_pickle: bool, hub_revision: str | None) -> None:
+             allow_pickle: bool, hub_revision: str | None, gen_kwargs: str | None) -> None:
     """Evaluate a model: generate or rank, score with the official metrics, write results."""
     from ibench.dist import from_environment, shutdown
     from ibench.evalui import RichHooks, print_metrics
@@ -467,6 +488,14 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
     from ibench.runner import EvalOptions, evaluate
 
     chosen = select_tasks(load_tasks(), split, _split_names(task_names))
+    if gen_kwargs:
+        from dataclasses import replace
+
+        from ibench.tasks import parse_gen_kwargs
+
+        overrides = parse_gen_kwargs(gen_kwargs)
+        chosen = [replace(t, decoding_overrides=overrides) if t.generation else t
+                  for t in chosen]
     group = from_environment()
     hooks = RichHooks(quiet=group.rank != 0)
     if data_root is None:

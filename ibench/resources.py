@@ -29,3 +29,30 @@ def resource_dir(name: str) -> Path:
         f"ibench cannot find its {name}/ folder (looked in {checkout[name]} and {installed}); "
         "reinstall the package"
     )
+
+
+# Folders of the user's own task and template files (`--include-path DIR`): DIR/tasks/*.yaml
+# and DIR/templates/*.yaml, read beside the shipped ones and validated the same way.
+_INCLUDED: list[Path] = []
+
+
+def include_path(folder: Path) -> None:
+    """Add a folder of the user's own tasks/ and templates/ (a missing folder is an error)."""
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--include-path {folder}: no such folder")
+    if not any((folder / sub).is_dir() for sub in ("tasks", "templates")):
+        raise FileNotFoundError(f"--include-path {folder}: it holds neither a tasks/ nor a "
+                                f"templates/ folder of YAML files")
+    if folder not in _INCLUDED:
+        _INCLUDED.append(folder)
+
+
+def included(name: str) -> list[Path]:
+    """The included folders' `name` subfolders ("tasks" or "templates") that exist."""
+    return [folder / name for folder in _INCLUDED if (folder / name).is_dir()]
+
+
+def included_roots() -> list[str]:
+    """The included folders, for the manifest."""
+    return [str(p) for p in _INCLUDED]

@@ -41,6 +41,7 @@ from ibench.results import (
     load_predictions,
     load_references,
     merge_parts,
+    read_json,
     read_manifest,
     repair_torn_tail,
     write_json,
@@ -143,6 +144,10 @@ def default_run_name(options: EvalOptions, model_name: str) -> str:
     else:  # a hand-picked set: name it by its content so it never clashes with a full split
         scope = f"{len(ids)}tasks-{hashlib.sha256(' '.join(ids).encode()).hexdigest()[:6]}"
     name = f"{slug}_{scope}_{options.templates}"
+    overrides = sorted({json.dumps(t.decoding_overrides, sort_keys=True)
+                        for t in options.tasks if t.decoding_overrides})
+    if overrides:  # other decoding: another run
+        name += f"_gen-{hashlib.sha256(' '.join(overrides).encode()).hexdigest()[:6]}"
     if options.limit is not None:
         name += f"_limit{options.limit}"
     if options.seed != 0:
@@ -250,7 +255,15 @@ def package_versions() -> dict[str, str | None]:
 def build_settings(options: EvalOptions, model_info: dict[str, Any],
                    families: dict[str, Family]) -> dict[str, Any]:
     """The settings part of the manifest (compared on resume)."""
-    return {
+    overrides = {t.id: t.decoding_overrides for t in options.tasks if t.decoding_overrides}
+    extra: dict[str, Any] = {}
+    if overrides:  # --gen-kwargs: recorded, and the leaderboard says the row is not comparable
+        extra["gen_kwargs"] = overrides
+    from ibench.resources import included_roots
+
+    if included_roots():
+        extra["include_paths"] = included_roots()
+    return extra | {
         "model": model_info.get("model_id") or options.model,
         "model_revision": model_info.get("revision"),
         "model_alias": options.model,
@@ -562,6 +575,7 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
     families = load_families()
     for task in options.tasks:  # a bad --templates value fails before the model loads
         select_templates(task, families, options.templates)
+    check_scoring_needs(options.tasks)
     group = options.group
     run = RunDir(options.output / name)
     lock = lock_run(run, group)  # one writer per run folder, taken before the model loads
@@ -569,6 +583,20 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
         return _evaluate_locked(options, hooks, loader, families, run)
     finally:
         lock.release()
+
+
+# Metrics whose official implementation runs a Java program (pycocoevalcap's PTB tokenizer).
+JAVA_METRICS = ("cider",)
+
+
+def check_scoring_needs(tasks: list[TaskSpec]) -> None:
+    """Before any inference: what scoring will need is there (Java for CIDEr), else one line
+    naming the tasks and what to install."""
+    needing = [t.id for t in tasks if t.metric in JAVA_METRICS]
+    if needing and shutil.which("java") is None:
+        raise RunError(f"{', '.join(needing)} are scored with CIDEr, whose PTB tokenizer needs "
+                       f"Java, and `java` is not on PATH: install a Java runtime (e.g. apt-get "
+                       f"install default-jre-headless), or leave those tasks out with --tasks")
 
 
 def lock_run(run: RunDir, group: Any) -> RunLock:
@@ -595,6 +623,11 @@ def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..
     from ibench.scoring import score_run
 
     group = options.group
+    finished = group.broadcast(finished_run(run, options, families) if group.rank == 0 else None)
+    if finished is not None:
+        hooks.message(f"run {run.path} is already complete with these settings: its results "
+                      f"follow (nothing to run; pass another --run-name for a new run)")
+        return run, finished, [TaskOutcome(t.id, "ran") for t in options.tasks]
     if group.rank != 0:  # process 0 loads first: it alone builds a missing tiny checkpoint
         group.barrier()
     model = loader(options.model, dtype=options.dtype, device=group.device(options.device),
@@ -643,6 +676,32 @@ def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..
             reserve.free()
     options.group.barrier()
     return run, metrics, outcomes
+
+
+def finished_run(run: RunDir, options: EvalOptions, families: dict[str, Family]
+                 ) -> dict[str, Any] | None:
+    """The metrics of a run that is complete with the settings asked for, so that running the
+    same command again neither loads the model nor runs anything; None when there is work (a
+    new or unfinished run, other settings, a task missing, or failures a resume retries)."""
+    if not run.manifest.exists() or not run.metrics.exists():
+        return None
+    try:
+        manifest = read_manifest(run.manifest, RESUME_FIELDS)
+        metrics = read_json(run.metrics)
+    except RunError:
+        return None  # resuming reports what is wrong with it
+    if manifest.get("status") != "complete" or not isinstance(manifest.get("model_info"), dict):
+        return None
+    settings = build_settings(options, manifest["model_info"], families)
+    if settings_differences(manifest.get("settings", {}), settings):
+        return None
+    for task in options.tasks:
+        entry = manifest["tasks"].get(task.id)
+        if not isinstance(entry, dict) or entry.get("status") != "ran":
+            return None
+        if set(entry.get("counts", {})) & set(RETRYABLE):
+            return None
+    return metrics if isinstance(metrics, dict) else None
 
 
 def _record_end(run: RunDir, manifest: dict[str, Any], exc: BaseException, hooks: EvalHooks,

@@ -6,7 +6,7 @@ Every error names the file and the field, so a user editing a task file knows wh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import yaml
 from yaml.constructor import ConstructorError
 
 from ibench.records import Architecture, GenerationSettings
-from ibench.resources import resource_dir
+from ibench.resources import included, resource_dir
 
 # "server": an evaluation split whose answers are not public (VizWiz test-dev): ibench writes
 # the file its evaluation server takes; run it by name or with --split server.
@@ -117,6 +117,8 @@ class TaskSpec:
     decisions: tuple[Decision, ...] = ()
     hub: dict[str, Any] | None = None  # a hub parquet mirror of the split (ibench.data.hub)
     source: Path | None = None
+    # --gen-kwargs: decoding values that replace the task's (GenerationSettings field names)
+    decoding_overrides: dict[str, Any] = field(default_factory=dict)
 
     def generation_settings(self, architecture: Architecture) -> GenerationSettings:
         """LAVIS's decoding arguments resolved for one architecture, in new tokens.
@@ -136,11 +138,46 @@ class TaskSpec:
             penalty = penalty[architecture]
         min_length = int(gen["min_length"])
         min_new = max(0, min_length - 1) if architecture == "encoder-decoder" else min_length
-        return GenerationSettings(
+        settings = GenerationSettings(
             num_beams=int(gen["num_beams"]), max_new_tokens=int(gen["max_length"]),
             min_new_tokens=min_new, length_penalty=float(penalty),
             repetition_penalty=float(gen["repetition_penalty"]),
         )
+        return replace(settings, **self.decoding_overrides)
+
+
+# Sampling settings of other harnesses that LAVIS's beam search has no place for.
+_NOT_DECODING = ("temperature", "do_sample", "top_p", "top_k", "until")
+
+
+def parse_gen_kwargs(text: str) -> dict[str, Any]:
+    """`--gen-kwargs num_beams=1,max_new_tokens=20` as GenerationSettings overrides: known
+    names, values of the field's type; anything else a TaskError saying what is allowed."""
+    types = {f.name: f.type for f in fields(GenerationSettings)}
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not value.strip():
+            raise TaskError(f"--gen-kwargs: {part!r} is not name=value")
+        if key in _NOT_DECODING:
+            raise TaskError(f"--gen-kwargs: {key!r} has no meaning here: ibench decodes by beam "
+                            f"search as LAVIS does (allowed: {', '.join(types)})")
+        if key not in types:
+            raise TaskError(f"--gen-kwargs: unknown setting {key!r} (allowed: "
+                            f"{', '.join(types)})")
+        kind = int if types[key] in (int, "int") else float
+        try:
+            number = kind(value.strip())
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise TaskError(f"--gen-kwargs: {key} must be {what}, got {value.strip()!r}"
+                            ) from None
+        if number < (1 if key in ("num_beams", "max_new_tokens") else 0):
+            raise TaskError(f"--gen-kwargs: {key} must be at least "
+                            f"{1 if key in ('num_beams', 'max_new_tokens') else 0}, got {number}")
+        out[key] = number
+    return out
 
 
 # ---------------------------------------------------------------------------- validation helpers
@@ -521,8 +558,20 @@ def load_task_file(path: Path) -> TaskSpec:
 def load_tasks(folder: Path | None = None) -> dict[str, TaskSpec]:
     """Load every task file of a folder (the shipped tasks/ by default), keyed by id."""
     if folder is None:
-        return dict(_shipped_tasks())
+        return _with_included(dict(_shipped_tasks()), included("tasks"))
     return _load_folder(folder)
+
+
+def _with_included(tasks: dict[str, TaskSpec], folders: list[Path]) -> dict[str, TaskSpec]:
+    """The shipped tasks and those of the --include-path folders; an id given twice is an
+    error naming both files."""
+    for folder in folders:
+        for spec in _load_folder(folder).values():
+            if spec.id in tasks:
+                raise TaskError(f"{spec.source}: task id {spec.id!r} is already defined in "
+                                f"{tasks[spec.id].source}; give the task another id")
+            tasks[spec.id] = spec
+    return tasks
 
 
 def _load_folder(folder: Path) -> dict[str, TaskSpec]:

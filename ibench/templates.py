@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ibench.resources import resource_dir
+from ibench.resources import included, resource_dir
 from ibench.tasks import read_yaml
 
 SOURCES = ("paper", "ibench", "dataset")
@@ -167,7 +167,14 @@ def load_family_file(path: Path) -> Family:
 def load_families(folder: Path | None = None) -> dict[str, Family]:
     """Every family of a folder (the shipped templates/ by default), keyed by name."""
     if folder is None:
-        return dict(_shipped_families())
+        families = dict(_shipped_families())
+        for extra in included("templates"):
+            for family in _load_folder(extra).values():
+                if family.name in families:
+                    raise TemplateError(f"{family.source}: family {family.name!r} is already "
+                                        f"defined in {families[family.name].source}")
+                families[family.name] = family
+        return families
     return _load_folder(folder)
 
 

@@ -36,3 +36,21 @@ def test_wheel_ships_tasks_templates_and_reference(tmp_path):
     assert out[0] == str(site / "ibench" / "_shipped" / "tasks")
     assert out[1] == "28 12 11"
     assert out[2] == "35"  # every format module is in the wheel
+
+
+# distribution name -> the module it is imported as
+_IMPORT_NAMES = {"pillow": "PIL", "pyyaml": "yaml", "jinja2": "jinja2"}
+
+
+def test_every_declared_dependency_is_imported_by_ibench():
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    source = "\n".join(p.read_text() for p in (root / "ibench").rglob("*.py"))
+    for dep in deps:
+        name = re.split(r"[<>=!~ \[;]", dep, maxsplit=1)[0].lower()
+        module = _IMPORT_NAMES.get(name, name.replace("-", "_"))
+        assert re.search(rf"^\s*(import|from) {re.escape(module)}\b", source, re.M), (
+            f"{name} is declared in pyproject.toml but ibench never imports {module}")

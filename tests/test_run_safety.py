@@ -215,3 +215,34 @@ def test_sigterm_and_sighup_exit_as_the_shell_expects(capsys):
         assert stop.value.code == code
     err = capsys.readouterr().err
     assert "stopped by SIGTERM" in err and "stopped by SIGHUP" in err and "interrupted" in err
+
+
+def test_missing_java_is_said_before_the_model_loads(capsys, tmp_path, monkeypatch):
+    import shutil
+
+    import ibench.models as models
+
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda cmd, *a, **k: None if cmd == "java" else
+                        real(cmd, *a, **k))
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("model loaded"))
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny-vicuna", "--tasks", "nocaps,gqa",
+                           "--output", str(tmp_path), "--run-name", "nojava")
+    said = " ".join(err.split())
+    assert code == 1 and "nocaps are scored with CIDEr" in said and "java" in said
+    assert said.count("error:") == 1
+
+
+def test_rerunning_a_complete_run_prints_its_results_without_loading_the_model(
+        capsys, sample_pack, ibench_cache, tmp_path, monkeypatch):
+    import ibench.models as models
+
+    code, first, err = _eval(capsys, sample_pack, tmp_path, "done")
+    assert code == 0, err
+    before = (tmp_path / "done" / "manifest.json").read_text()
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("model loaded"))
+    code, again, err = _eval(capsys, sample_pack, tmp_path, "done")
+    assert code == 0, err
+    assert "is already complete with these settings" in " ".join(err.split())
+    assert "Results:" in again and "gqa" in again and "━" not in err  # no progress bar
+    assert (tmp_path / "done" / "manifest.json").read_text() == before  # nothing re-run

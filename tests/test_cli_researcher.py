@@ -1,0 +1,97 @@
+"""What researchers coming from lm-eval and lmms-eval reach for (issue 17): --gen-kwargs,
+--include-path, and the dependencies that are really used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_helpers import run_cli
+
+import ibench.resources as resources
+from ibench.tasks import TaskError, load_tasks, parse_gen_kwargs
+
+
+@pytest.fixture
+def clean_includes(monkeypatch):
+    monkeypatch.setattr(resources, "_INCLUDED", [])
+
+
+def test_gen_kwargs_override_decoding_and_are_recorded(capsys, sample_pack, ibench_cache,
+                                                       tmp_path, clean_includes):
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny-vicuna", "--tasks", "gqa,vsr",
+                           "--data-root", str(sample_pack), "--output", str(tmp_path),
+                           "--gen-kwargs", "num_beams=1,max_new_tokens=3", "--limit", "2")
+    assert code == 0, err
+    [run] = list(tmp_path.iterdir())
+    assert "_gen-" in run.name  # another run than the task's own decoding
+    settings = json.loads((run / "manifest.json").read_text())["settings"]
+    assert settings["gen_kwargs"] == {"gqa": {"num_beams": 1, "max_new_tokens": 3}}  # vsr ranks
+    effective = settings["decoding"]["gqa"]["effective"]
+    assert effective["num_beams"] == 1 and effective["max_new_tokens"] == 3
+    assert settings["decoding"]["gqa"]["lavis"]["num_beams"] == 5  # the task's own, kept
+
+
+@pytest.mark.parametrize("text, said", [
+    ("temperature=0", "ibench decodes by beam search"), ("beams=2", "unknown setting 'beams'"),
+    ("num_beams=two", "num_beams must be an integer"), ("num_beams", "is not name=value"),
+    ("num_beams=0", "num_beams must be at least 1")])
+def test_bad_gen_kwargs_are_one_line(capsys, text, said, tmp_path):
+    with pytest.raises(TaskError, match=said):
+        parse_gen_kwargs(text)
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny-vicuna", "--tasks", "gqa",
+                           "--gen-kwargs", text, "--output", str(tmp_path))
+    assert code == 1 and said in err and len(err.strip().splitlines()) == 1
+
+
+def _user_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "mine"
+    (folder / "tasks").mkdir(parents=True)
+    (folder / "templates").mkdir()
+    raw = yaml.safe_load(Path(load_tasks()["gqa"].source).read_text())
+    raw.update(id="gqa_short", title="GQA, my short-answer templates", templates="short_vqa")
+    (folder / "tasks" / "gqa_short.yaml").write_text(yaml.safe_dump(raw))
+    (folder / "templates" / "short_vqa.yaml").write_text(yaml.safe_dump({
+        "family": "short_vqa", "title": "Short VQA", "description": "mine",
+        "fields": ["question"],
+        "templates": [{"id": "short_vqa-01", "text": raw["prompt"], "source": "ibench"},
+                      {"id": "short_vqa-02", "text": "{question} One word:",
+                       "source": "ibench"}]}))
+    return folder
+
+
+def test_include_path_adds_the_users_tasks_and_templates(capsys, sample_pack, ibench_cache,
+                                                        tmp_path, clean_includes):
+    folder = _user_folder(tmp_path)
+    code, out, err = run_cli(capsys, "--include-path", str(folder), "tasks", "list")
+    assert code == 0, err
+    assert "gqa_short" in out
+    code, _, err = run_cli(capsys, "eval", "--include-path", str(folder), "--model",
+                           "tiny-vicuna", "--tasks", "gqa_short", "--templates", "all",
+                           "--data-root", str(sample_pack), "--output", str(tmp_path / "out"),
+                           "--run-name", "mine")
+    assert code == 0, err
+    run = tmp_path / "out" / "mine"
+    settings = json.loads((run / "manifest.json").read_text())["settings"]
+    assert settings["include_paths"] == [str(folder.resolve())]
+    lines = [json.loads(x) for x in (run / "predictions" / "gqa_short.jsonl").read_text()
+             .splitlines()]
+    assert {x["template_id"] for x in lines} == {"short_vqa-01", "short_vqa-02"}
+
+
+def test_a_bad_included_task_is_validated_like_a_shipped_one(capsys, tmp_path, clean_includes):
+    folder = _user_folder(tmp_path)
+    path = folder / "tasks" / "gqa_short.yaml"
+    path.write_text(path.read_text().replace("metric: exact_match", "metric: exact-ish"))
+    code, _, err = run_cli(capsys, "--include-path", str(folder), "tasks", "list")
+    assert code == 1 and str(path) in err and "'metric'" in err
+    resources._INCLUDED.clear()
+    raw = yaml.safe_load(Path(load_tasks()["gqa"].source).read_text())
+    path.unlink()
+    (folder / "tasks" / "gqa.yaml").write_text(yaml.safe_dump(raw))  # id gqa: already shipped
+    code, _, err = run_cli(capsys, "--include-path", str(folder), "tasks", "list")
+    assert code == 1 and "task id 'gqa' is already defined" in err
+    code, _, err = run_cli(capsys, "--include-path", str(tmp_path / "nowhere"), "tasks", "list")
+    assert code != 0 and "no such folder" in err
