@@ -496,6 +496,10 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
         overrides = parse_gen_kwargs(gen_kwargs)
         chosen = [replace(t, decoding_overrides=overrides) if t.generation else t
                   for t in chosen]
+    from ibench.models.device import check_device
+
+    check_device(device)  # before anything loads: one line, not a CUDA traceback
+    _check_model_name(model)
     group = from_environment()
     hooks = RichHooks(quiet=group.rank != 0)
     if data_root is None:
@@ -533,6 +537,16 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
                        f"the reasons are in {run.predictions(o.task)}", err=True)
         if failed:
             sys.exit(1)
+
+
+def _check_model_name(name: str) -> None:
+    """A name that is no alias, no folder and no owner/name hub id is a typo: say which
+    aliases it is close to (as a task name's typo is answered)."""
+    from ibench.models.zoo import find_alias, list_aliases
+
+    if find_alias(name) is not None or "/" in name or Path(name).expanduser().exists():
+        return
+    raise UnknownNameError("model", name, [a.alias for a in list_aliases()])
 
 
 def _default_data_root(model: str, hooks: object) -> Path:

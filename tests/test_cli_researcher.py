@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,31 @@ def test_a_bad_included_task_is_validated_like_a_shipped_one(capsys, tmp_path, c
     assert code == 1 and "task id 'gqa' is already defined" in err
     code, _, err = run_cli(capsys, "--include-path", str(tmp_path / "nowhere"), "tasks", "list")
     assert code != 0 and "no such folder" in err
+
+
+def test_a_model_alias_typo_gets_a_suggestion(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "eval", "--model", "vicuna7b", "--tasks", "gqa",
+                           "--output", str(tmp_path))
+    assert code != 0 and "unknown model 'vicuna7b'; did you mean vicuna-7b" in err
+
+
+def test_cuda_without_a_gpu_is_one_line(capsys, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny-vicuna", "--tasks", "gqa",
+                           "--device", "cuda", "--output", str(tmp_path))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "--device cuda:" in err and f"torch {torch.__version__}" in err
+    assert "--device cpu" in err and "Traceback" not in err
+
+
+def test_the_not_cached_message_names_the_hf_command_that_is_installed(monkeypatch):
+    import shutil
+
+    from ibench.models.loading import _not_cached
+
+    message = str(_not_cached("Salesforce/instructblip-vicuna-7b", "offline"))
+    assert "hf download Salesforce/instructblip-vicuna-7b" in message
+    assert "huggingface-cli" not in message
+    assert shutil.which("hf") is not None or (Path(sys.executable).parent / "hf").exists()

@@ -64,7 +64,7 @@ def test_uncached_hub_name_fails_fast_with_guidance(monkeypatch):
         load_model("ibench-tests/no-such-model", device="cpu")
     assert time.monotonic() - start < 5
     message = str(err.value)
-    assert "--model /path/to/dir" in message and "huggingface-cli download" in message
+    assert "--model /path/to/dir" in message and "hf download" in message
     assert "HF_HOME" in message
 
 

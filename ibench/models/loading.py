@@ -49,7 +49,7 @@ def _not_cached(repo_id: str, reason: str) -> ModelLoadError:
         f"model {repo_id!r} is not in the local Hugging Face cache ({reason}).\n"
         f"Point ibench at a local copy: --model /path/to/dir (a folder with config.json and "
         f"*.safetensors), or fetch it on a machine with hub access:\n"
-        f"  huggingface-cli download {repo_id}\n"
+        f"  hf download {repo_id}\n"
         f"and copy the cache over, setting HF_HOME to the folder that holds hub/ "
         f"(default ~/.cache/huggingface)."
     )
