@@ -5,10 +5,13 @@ recorded per request, one model error isolated to its culprit, lines appended pe
 from __future__ import annotations
 
 import itertools
+import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,29 +76,80 @@ def release_memory() -> None:
 
 @dataclass
 class Loaded:
-    """A request with its media loaded, or the media failure."""
+    """A request with its media loaded (and preprocessed, when the model can), or the media
+    failure."""
 
     request: Request
     frames: list[Any] | None = None
     indices: list[int] | None = None
     window: str | None = None
     error: MediaError | None = None
+    pixels: Any = None
+    key: str | None = None
+
+
+def media_key(request: Request, frames: int | None, image_resize: str) -> str:
+    """What identifies a request's media item: the file (and parquet row), the clip, the
+    number of frames sampled and the preprocessing."""
+    return json.dumps([str(request.media), request.media_row, request.clip, frames, image_resize])
 
 
 def load_request_media(request: Request, frames: int | None,
-                       clip_tolerance_s: float = 1.0) -> Loaded:
+                       clip_tolerance_s: float = 1.0,
+                       prepare: Callable[[list[Any], str], Any] | None = None,
+                       image_resize: str = "square") -> Loaded:
     """Load the image, or sample `frames` frames of the video (inside the request's clip when
-    it has one); a MediaError is kept, not raised."""
+    it has one), then preprocess them with `prepare` when given; a MediaError is kept, not
+    raised."""
+    key = media_key(request, frames, image_resize)
     try:
         if frames is None and request.media_row is not None:
-            return Loaded(request, [load_embedded_image(request.media, *request.media_row)])
-        if frames is None:
-            return Loaded(request, [load_image(Path(request.media))])
-        images, indices, window = load_clip_frames(
-            Path(request.media), frames, clip=request.clip, tolerance_s=clip_tolerance_s)
-        return Loaded(request, images, list(indices), window)
+            loaded = Loaded(request, [load_embedded_image(request.media, *request.media_row)])
+        elif frames is None:
+            loaded = Loaded(request, [load_image(Path(request.media))])
+        else:
+            images, indices, window = load_clip_frames(
+                Path(request.media), frames, clip=request.clip, tolerance_s=clip_tolerance_s)
+            loaded = Loaded(request, images, list(indices), window)
     except MediaError as exc:
-        return Loaded(request, error=exc)
+        return Loaded(request, error=exc, key=key)
+    loaded.key = key
+    if prepare is not None:
+        loaded.pixels = prepare(loaded.frames or [], image_resize)
+    return loaded
+
+
+class MediaMemo:
+    """Media items loaded once and handed to every request that uses them: the workers share
+    it, and a second request for an item being loaded waits for the first load instead of
+    decoding the video again. Holds the most recent `size` items."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self.items: dict[str, Future[Loaded]] = {}
+        self.lock = threading.Lock()
+        self.loads = 0
+
+    def load(self, request: Request, *args: Any, **kwargs: Any) -> Loaded:
+        key = media_key(request, args[0] if args else kwargs.get("frames"),
+                        kwargs.get("image_resize", "square"))
+        with self.lock:
+            future = self.items.get(key)
+            mine = future is None
+            if mine:
+                future = self.items[key] = Future()
+                while len(self.items) > self.size:
+                    self.items.pop(next(iter(self.items)))
+            else:
+                self.items[key] = self.items.pop(key)  # most recently used last
+        if mine:
+            self.loads += 1
+            try:
+                future.set_result(load_request_media(request, *args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to every waiter
+                future.set_exception(exc)
+        first = future.result()
+        return replace(first, request=request)
 
 
 def batched(items: Iterable[Request], size: int) -> Iterator[list[Request]]:
@@ -107,19 +161,63 @@ def batched(items: Iterable[Request], size: int) -> Iterator[list[Request]]:
 
 def prefetched(
     batches: Iterator[Sequence[Request]], frames: int | None, workers: int,
-    clip_tolerance_s: float = 1.0,
+    clip_tolerance_s: float = 1.0, prepare: Callable[[list[Any], str], Any] | None = None,
+    image_resize: str = "square", memo: MediaMemo | None = None,
 ) -> Iterator[list[Loaded]]:
-    """Yield batches with media loaded, loading the next batch while the current one runs."""
+    """Yield batches with media loaded (and preprocessed), loading the next batch while the
+    current one runs; with a memo, each media item is loaded once."""
+    load = memo.load if memo is not None else load_request_media
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ibench-media") as pool:
         pending: list[Future[Loaded]] | None = None
         for batch in batches:
-            submitted = [pool.submit(load_request_media, r, frames, clip_tolerance_s)
-                         for r in batch]
+            submitted = [pool.submit(load, r, frames, clip_tolerance_s, prepare=prepare,
+                                     image_resize=image_resize) for r in batch]
             if pending is not None:
                 yield [f.result() for f in pending]
             pending = submitted
         if pending is not None:
             yield [f.result() for f in pending]
+
+
+class LineWriter:
+    """Appends prediction lines on a thread of its own, so the model thread never waits for a
+    disk: it hands each batch's lines over and goes on. Batches that queued up while the
+    writer was busy are written with one write and one fsync (group commit), in order.
+    `close` writes what is left and raises the writer's error (e.g. a full disk), if any."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self.commits = 0
+        self.thread = threading.Thread(target=self._loop, name="ibench-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, records: list[dict[str, Any]]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(records)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _loop(self) -> None:
+        done = False
+        while not done:
+            group = [self.queue.get()]
+            while not self.queue.empty():
+                group.append(self.queue.get_nowait())
+            done = None in group
+            lines = [r for batch in group if batch is not None for r in batch]
+            if lines and self.error is None:
+                try:
+                    append_lines(self.path, lines)
+                    self.commits += 1
+                except BaseException as exc:  # noqa: BLE001 - raised on the model thread
+                    self.error = exc
 
 
 @dataclass
@@ -137,24 +235,43 @@ class TaskRunner:
     on_progress: Callable[[int], None] | None = None
     should_stop: Callable[[], bool] | None = None
     oom_events: int = 0
+    work: dict[str, int] = field(default_factory=dict)  # media loads, vision-encoder calls
 
     def __post_init__(self) -> None:
         self.current = self.batch_size or AUTO_BATCH[(self.task.mode, self.task.media)]
 
     def run(self, requests: Iterable[Request]) -> dict[str, int]:
-        """Run all requests; return counts per status."""
+        """Run all requests; return counts per status. Media load and preprocess in the
+        workers (once per media item), lines are written by the writer thread; the model
+        thread only runs the model."""
         counts: dict[str, int] = {}
         tolerance = float(self.task.data.options.get("clip_tolerance_s", 1.0))
-        for loaded in prefetched(batched(requests, self.current), self.frames, self.workers,
-                                 tolerance):
-            if self.should_stop is not None and self.should_stop():
-                raise StopRequested()
-            records = self.run_batch(loaded)
-            append_lines(self.out_path, records)
-            for record in records:
-                counts[record["status"]] = counts.get(record["status"], 0) + 1
-            if self.on_progress:
-                self.on_progress(len(records))
+        prepare = getattr(self.model, "preprocess", None)
+        vision_before = _vision_counts(self.model)
+        memo = MediaMemo()
+        writer = LineWriter(self.out_path)
+        try:
+            for loaded in prefetched(batched(requests, self.current), self.frames,
+                                     self.workers, tolerance, prepare=prepare,
+                                     image_resize=self.task.image_resize, memo=memo):
+                if self.should_stop is not None and self.should_stop():
+                    raise StopRequested()
+                records = self.run_batch(loaded)
+                writer.put(records)
+                for record in records:
+                    counts[record["status"]] = counts.get(record["status"], 0) + 1
+                if self.on_progress:
+                    self.on_progress(len(records))
+        except BaseException:
+            try:
+                writer.close()  # the finished batches are saved before the run stops
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                pass
+            raise
+        writer.close()
+        after = _vision_counts(self.model)
+        self.work = {"media_loads": memo.loads, "writer_commits": writer.commits,
+                     **{k: after[k] - vision_before.get(k, 0) for k in after}}
         return counts
 
     def run_batch(self, loaded: list[Loaded]) -> list[dict[str, Any]]:
@@ -196,6 +313,8 @@ class TaskRunner:
                 candidates=tuple(item.request.candidates or ()),
                 qformer_prompt=None if self.qformer_instruction else "",
                 image_resize=self.task.image_resize,
+                pixels=item.pixels,
+                media_key=item.key,
             )
             for item in items
         ]
@@ -247,6 +366,11 @@ class TaskRunner:
         if self.task.mode == "generate":
             return generate_record(item.request, str(output))
         return rank_record(self.task, item.request, [float(s) for s in output])
+
+
+def _vision_counts(model: Any) -> dict[str, int]:
+    counts = getattr(model, "vision_counts", None)
+    return dict(counts()) if callable(counts) else {}
 
 
 def _where(request: Request) -> str:

@@ -52,6 +52,9 @@ class ModelInput:
     gives it none: then "").
     `image_resize` is the task's preprocessing (tasks.IMAGE_RESIZES): "square", or
     "shorter_side_center_crop" as LAVIS's clip_image_eval.
+    `pixels`, when set, are the frames already preprocessed by the model's `preprocess` (in a
+    media worker, off the model thread); `media_key` names the media item (file, clip, frame
+    count, preprocessing), so that a model may run its vision encoder once per item.
     """
 
     prompt: str
@@ -59,6 +62,8 @@ class ModelInput:
     candidates: tuple[str, ...] = ()
     qformer_prompt: str | None = None
     image_resize: str = "square"
+    pixels: Any = None
+    media_key: str | None = None
 
 
 @dataclass(frozen=True)

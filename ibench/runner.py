@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -108,6 +109,7 @@ class TaskOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     batch_size: int | None = None
     oom_events: int = 0
+    work: dict[str, int] = field(default_factory=dict)  # media loads, vision-encoder calls
 
 
 class EvalHooks:
@@ -495,8 +497,7 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
     mine = len(range(group.rank, max(todo, 0), group.world))
     progress = hooks.task_started(task.id, mine, len(done))
 
-    def my_requests() -> Iterator[Request]:
-        index = 0
+    def todo_requests() -> Iterator[Request]:
         for item in plan_items(task, task_samples(task, options, scan.chosen), templates):
             if (item.sample_id, item.template_id) in done:
                 continue
@@ -504,9 +505,13 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
                 if group.rank == 0:
                     append_lines(out_path, [failure_record(task.id, item)])
                 continue
+            yield item
+
+    def my_requests() -> Iterator[Request]:
+        # grouped by media item before sharding, so every process sees the same order
+        for index, item in enumerate(grouped_by_media(todo_requests())):
             if index % group.world == group.rank:
                 yield item
-            index += 1
 
     runner = TaskRunner(
         should_stop=hooks.stop_requested,
@@ -525,7 +530,30 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
     finally:
         hooks.task_finished(task.id)
     return TaskOutcome(task.id, "ran", requests=mine, already_done=len(done),
-                       counts=counts, batch_size=runner.current, oom_events=runner.oom_events)
+                       counts=counts, batch_size=runner.current, oom_events=runner.oom_events,
+                       work=runner.work)
+
+
+# How many requests are read ahead to group those that share a media item.
+GROUP_WINDOW = 2048
+
+
+def grouped_by_media(requests: Iterator[Request], window: int = GROUP_WINDOW
+                     ) -> Iterator[Request]:
+    """The requests of each window of `window`, reordered so that those sharing a media item
+    (the templates of a sample, the questions on one image or video) are consecutive: items in
+    order of first appearance, requests in plan order within an item. Deterministic, so a
+    resume and every process of a sharded run see the same order; memory stays bounded."""
+    while True:
+        chunk = list(itertools.islice(requests, window))
+        if not chunk:
+            return
+        groups: dict[tuple[Any, ...], list[Request]] = {}
+        for request in chunk:
+            key = (str(request.media), request.media_row, request.clip)
+            groups.setdefault(key, []).append(request)
+        for members in groups.values():
+            yield from members
 
 
 def done_keys(run: RunDir, task: str) -> dict[tuple[str, str], str]:
@@ -546,7 +574,7 @@ def finish_manifest(run: RunDir, manifest: dict[str, Any], outcomes: list[TaskOu
     manifest["sessions"][-1]["ended"] = now
     manifest["sessions"][-1]["tasks"] = {
         o.task: {"batch_size": o.batch_size, "out_of_memory_retries": o.oom_events,
-                 "requests_run": o.requests} for o in outcomes if o.status == "ran"}
+                 "requests_run": o.requests, **o.work} for o in outcomes if o.status == "ran"}
     for outcome in outcomes:
         counts: dict[str, int] = {}
         if outcome.status == "ran":

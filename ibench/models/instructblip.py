@@ -88,6 +88,9 @@ class InstructBlipFamilyModel:
         )
         if family == "instructblip" and qformer_tokenizer is None:
             raise ValueError("an InstructBLIP model needs its Q-Former tokenizer")
+        self._vision_cache: dict[str, torch.Tensor] = {}
+        self.vision_calls = 0  # vision-encoder runs (one per media item not in the cache)
+        self.vision_reused = 0  # media items whose encoder output came from the cache
 
     # ---- manifest -------------------------------------------------------------------------
 
@@ -139,17 +142,31 @@ class InstructBlipFamilyModel:
     def _geometry(self, item: ModelInput) -> list[Any]:
         """An input's frames as the image processor should get them: as they are (it resizes
         to a square), or resized on the shorter side and center-cropped first."""
-        if item.image_resize == "square":
-            return list(item.frames)
-        if item.image_resize != "shorter_side_center_crop":
-            raise ValueError(f"unknown image_resize {item.image_resize!r}")
+        return self._shaped(list(item.frames), item.image_resize)
+
+    def _shaped(self, frames: list[Any], image_resize: str) -> list[Any]:
+        if image_resize == "square":
+            return frames
+        if image_resize != "shorter_side_center_crop":
+            raise ValueError(f"unknown image_resize {image_resize!r}")
         from PIL import Image
 
         from ibench.media import resize_shorter_side_center_crop
 
         size = self.image_size()
         return [resize_shorter_side_center_crop(
-            f if isinstance(f, Image.Image) else Image.fromarray(f), size) for f in item.frames]
+            f if isinstance(f, Image.Image) else Image.fromarray(f), size) for f in frames]
+
+    def preprocess(self, frames: list[Any], image_resize: str = "square") -> torch.Tensor:
+        """One media item's frames as model-ready pixels (frames, 3, H, W), float32 on the
+        host (pinned when a GPU is used): what the media workers run, off the model thread.
+        The image processor works image by image, so these are the pixels a batched call
+        gives, bit for bit."""
+        pixels = self.image_processor(images=self._shaped(list(frames), image_resize),
+                                      return_tensors="pt")["pixel_values"]
+        if self.device.type == "cuda":
+            pixels = pixels.pin_memory()
+        return pixels
 
     def _pixels(self, frames: list[Any]) -> torch.Tensor:
         """Preprocess frames (PIL images or arrays) with the checkpoint's image processor."""
@@ -182,37 +199,52 @@ class InstructBlipFamilyModel:
             )
         return out.last_hidden_state[:, : queries.shape[1]]
 
-    def _frame_features(self, frames: list[Any], texts: list[str]) -> torch.Tensor:
-        """Projected query outputs (frames, queries, lm_hidden) for a flat list of frames."""
-        feats = []
-        for start in range(0, len(frames), VISION_CHUNK_FRAMES):
-            span = slice(start, start + VISION_CHUNK_FRAMES)
-            chunk, chunk_texts = frames[span], texts[span]
-            image_embeds = self.hf.vision_model(pixel_values=self._pixels(chunk)).last_hidden_state
-            with_text = [i for i, t in enumerate(chunk_texts) if t]
-            without = [i for i, t in enumerate(chunk_texts) if not t]
-            parts: dict[int, torch.Tensor] = {}
-            for group in (with_text, without):
-                if group:
-                    out = self._qformer(image_embeds[group], [chunk_texts[i] for i in group])
-                    parts.update(zip(group, out, strict=True))
-            query_out = torch.stack([parts[i] for i in range(len(chunk))])
-            feats.append(self.hf.language_projection(query_out))
-        return torch.cat(feats).to(self.device, self.dtype)
+    # Vision-encoder outputs kept for media items met again (the other templates of a sample,
+    # the other questions on an image or a video): requests are grouped by media item, so a
+    # small cache is enough.
+    VISION_CACHE_ITEMS = 32
+
+    def _image_embeds(self, item: ModelInput) -> torch.Tensor:
+        """The vision encoder's output for one media item (frames, tokens, hidden), computed
+        once per item (`media_key`) and alone, so it never depends on the rest of the batch."""
+        cache = self._vision_cache
+        key = item.media_key
+        if key is not None and key in cache:
+            cache[key] = cache.pop(key)  # most recently used last
+            self.vision_reused += 1
+            return cache[key]
+        pixels = item.pixels if item.pixels is not None else self.preprocess(
+            list(item.frames), item.image_resize)
+        vision = self.hf.vision_model
+        pixels = pixels.to(vision.device, vision.dtype, non_blocking=True)
+        embeds = torch.cat([vision(pixel_values=pixels[i:i + VISION_CHUNK_FRAMES])
+                            .last_hidden_state for i in range(0, len(pixels),
+                                                              VISION_CHUNK_FRAMES)])
+        self.vision_calls += 1
+        if key is not None:
+            cache[key] = embeds
+            while len(cache) > self.VISION_CACHE_ITEMS:
+                cache.pop(next(iter(cache)))
+        return embeds
+
+    def vision_counts(self) -> dict[str, int]:
+        """Vision-encoder runs and reuses so far (the manifest records them per task)."""
+        return {"vision_encoder_calls": self.vision_calls,
+                "vision_encoder_reused": self.vision_reused}
 
     def visual_prefix(self, inputs: Sequence[ModelInput]) -> list[torch.Tensor]:
-        """Per input, its frames' query outputs concatenated: (frames * queries, lm_hidden)."""
+        """Per input, its frames' query outputs concatenated: (frames * queries, lm_hidden).
+        Each input runs alone (its frames share its Q-Former text), so its prefix is the same
+        whatever else is in the batch."""
+        out = []
         for item in inputs:
-            if not item.frames:
+            if not item.frames and item.pixels is None:
                 raise ValueError("a model input needs at least one image or video frame")
-        frames = [f for item in inputs for f in self._geometry(item)]
-        texts = [self.qformer_text(item) for item in inputs for _ in item.frames]
-        feats = self._frame_features(frames, texts)
-        out, start = [], 0
-        for item in inputs:
-            n = len(item.frames)
-            out.append(feats[start:start + n].reshape(n * feats.shape[1], feats.shape[2]))
-            start += n
+            image_embeds = self._image_embeds(item)
+            n = image_embeds.shape[0]
+            query_out = self._qformer(image_embeds, [self.qformer_text(item)] * n)
+            feats = self.hf.language_projection(query_out).to(self.device, self.dtype)
+            out.append(feats.reshape(n * feats.shape[1], feats.shape[2]))
         return out
 
     def prompt_ids(self, prompt: str) -> list[int]:
