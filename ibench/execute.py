@@ -4,6 +4,7 @@ recorded per request, one model error isolated to its culprit, lines appended pe
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import queue
@@ -164,19 +165,23 @@ def prefetched(
     clip_tolerance_s: float = 1.0, prepare: Callable[[list[Any], str], Any] | None = None,
     image_resize: str = "square", memo: MediaMemo | None = None,
 ) -> Iterator[list[Loaded]]:
-    """Yield batches with media loaded (and preprocessed), loading the next batch while the
-    current one runs; with a memo, each media item is loaded once."""
+    """Yield batches with media loaded (and preprocessed), loading the next PREFETCH_BATCHES
+    batches while the current one runs; with a memo, each media item is loaded once."""
     load = memo.load if memo is not None else load_request_media
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ibench-media") as pool:
-        pending: list[Future[Loaded]] | None = None
+        pending: collections.deque[list[Future[Loaded]]] = collections.deque()
         for batch in batches:
-            submitted = [pool.submit(load, r, frames, clip_tolerance_s, prepare=prepare,
-                                     image_resize=image_resize) for r in batch]
-            if pending is not None:
-                yield [f.result() for f in pending]
-            pending = submitted
-        if pending is not None:
-            yield [f.result() for f in pending]
+            pending.append([pool.submit(load, r, frames, clip_tolerance_s, prepare=prepare,
+                                        image_resize=image_resize) for r in batch])
+            if len(pending) > PREFETCH_BATCHES:
+                yield [f.result() for f in pending.popleft()]
+        while pending:
+            yield [f.result() for f in pending.popleft()]
+
+
+# Batches whose media are loading while the model runs the current one: the next media item
+# (a video decode) starts that many batches before the model needs it.
+PREFETCH_BATCHES = 3
 
 
 class LineWriter:
