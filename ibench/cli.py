@@ -471,6 +471,14 @@ class BatchSize(click.ParamType):
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True,
               help="Threads loading media ahead of the model.")
 @click.option("--allow-pickle", is_flag=True, help="Allow non-safetensors checkpoints.")
+@click.option("--revision", default=None,
+              help="The hub commit, branch or tag of --model (recorded in the manifest).")
+@click.option("--model-args", default=None,
+              help="from_pretrained keyword arguments, e.g. attn_implementation=sdpa "
+                   "(recorded).")
+@click.option("--published-as", default=None,
+              help="The published checkpoint a local --model folder is a copy of (an alias "
+                   "such as vicuna-7b), for its row beside the paper's.")
 @click.option("--gen-kwargs", default=None,
               help="Override decoding, e.g. num_beams=1,max_new_tokens=20 (recorded; the row is "
                    "then not comparable to the paper).")
@@ -480,7 +488,8 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
              frames: int | None,
              output: Path, run_name: str | None, resume: bool, seed: int, strict: bool,
              no_qformer_instruction: bool, dtype: str | None, device: str | None, workers: int,
-             allow_pickle: bool, hub_revision: str | None, gen_kwargs: str | None) -> None:
+             allow_pickle: bool, hub_revision: str | None, gen_kwargs: str | None,
+             revision: str | None, model_args: str | None, published_as: str | None) -> None:
     """Evaluate a model: generate or rank, score with the official metrics, write results."""
     from ibench.dist import from_environment, shutdown
     from ibench.evalui import RichHooks, print_metrics
@@ -513,8 +522,14 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
         whole_split=[t.id for t in select_tasks(load_tasks(), split)] if not task_names else [],
     )
 
+    from ibench.models.loading import parse_model_args
+
+    load_args = {"revision": revision, "published_as": published_as,
+                 "model_args": parse_model_args(model_args) if model_args else None}
+
     def loader(name: str, **kwargs: object) -> object:
-        return load_model(name, allow_pickle=allow_pickle, **kwargs)  # type: ignore[arg-type]
+        return load_model(name, allow_pickle=allow_pickle, **load_args,  # type: ignore[arg-type]
+                          **kwargs)
 
     try:
         run, metrics, outcomes = evaluate(options, hooks, loader)

@@ -70,7 +70,8 @@ def build_leaderboard(run_paths: list[Path], include_reference: bool = True) -> 
         name = f"{run.path.name} ({manifest['settings'].get('model_alias')})"
         board.rows.append((name, with_average(values)))
         board.notes += run_notes(name, manifest, metrics["tasks"])
-        paper = PAPER_ROWS.get(str(manifest["settings"].get("model")))
+        own = manifest["settings"]  # a local copy says which checkpoint it is
+        paper = PAPER_ROWS.get(str(own.get("published_as") or own.get("model")))
         if paper and paper in reference:
             diff = {
                 t: values[t] - reference[paper][t]  # type: ignore[operator]

@@ -265,6 +265,9 @@ def build_settings(options: EvalOptions, model_info: dict[str, Any],
 
     if included_roots():
         extra["include_paths"] = included_roots()
+    for key in ("model_args", "published_as", "requested_revision"):
+        if model_info.get(key):  # recorded only when given, so older runs still resume
+            extra[key] = model_info[key]
     return extra | {
         "model": model_info.get("model_id") or options.model,
         "model_revision": model_info.get("revision"),

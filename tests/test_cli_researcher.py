@@ -124,3 +124,59 @@ def test_the_not_cached_message_names_the_hf_command_that_is_installed(monkeypat
     assert "hf download Salesforce/instructblip-vicuna-7b" in message
     assert "huggingface-cli" not in message
     assert shutil.which("hf") is not None or (Path(sys.executable).parent / "hf").exists()
+
+
+def _local_copy(tmp_path: Path, ibench_cache: Path) -> Path:
+    """A copy of the tiny Vicuna checkpoint laid out as `hf download --local-dir` leaves it."""
+    import shutil
+
+    from ibench.models.tiny import ensure_tiny
+
+    folder = tmp_path / "instructblip-vicuna-7b"
+    shutil.copytree(ensure_tiny("vicuna", ibench_cache), folder)
+    meta = folder / ".cache" / "huggingface" / "download" / "config.json.metadata"
+    meta.parent.mkdir(parents=True)
+    meta.write_text("0123456789abcdef0123456789abcdef01234567\netag\n1700000000.0\n")
+    return folder
+
+
+def test_a_local_copy_says_which_published_checkpoint_it_is(capsys, sample_pack, ibench_cache,
+                                                             tmp_path):
+    folder = _local_copy(tmp_path, ibench_cache)
+    code, out, err = run_cli(capsys, "eval", "--model", str(folder), "--published-as",
+                             "vicuna-7b", "--tasks", "gqa", "--data-root", str(sample_pack),
+                             "--output", str(tmp_path / "out"), "--run-name", "local",
+                             "--model-args", "attn_implementation=eager")
+    assert code == 0, err
+    settings = json.loads((tmp_path / "out" / "local" / "manifest.json").read_text())[
+        "settings"]
+    assert settings["published_as"] == "Salesforce/instructblip-vicuna-7b"
+    assert settings["model_revision"] == "0123456789abcdef0123456789abcdef01234567"
+    assert settings["model_args"] == {"attn_implementation": "eager"}
+    assert "difference to InstructBLIP (Vicuna-7B)" in out  # the row the hub id gets
+    code, _, err = run_cli(capsys, "eval", "--model", str(folder), "--published-as", "gpt-4",
+                           "--tasks", "gqa", "--data-root", str(sample_pack), "--output",
+                           str(tmp_path / "out"), "--run-name", "bad")
+    assert code == 1 and "not a published checkpoint" in err
+
+
+def test_revision_and_model_args_reach_the_hub_and_from_pretrained(monkeypatch):
+    import huggingface_hub
+
+    from ibench.models.loading import ModelLoadError, parse_model_args, resolve_source
+
+    seen = {}
+
+    def snapshot(repo, revision=None, local_files_only=False, **kw):
+        seen.update(repo=repo, revision=revision)
+        raise FileNotFoundError("not cached")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot)
+    with pytest.raises(ModelLoadError, match="Salesforce/instructblip-vicuna-7b@abc123"):
+        resolve_source("vicuna-7b", revision="abc123")
+    assert seen == {"repo": "Salesforce/instructblip-vicuna-7b", "revision": "abc123"}
+    assert parse_model_args("attn_implementation=sdpa,low_cpu_mem_usage=true,max_memory=none"
+                            ) == {"attn_implementation": "sdpa", "low_cpu_mem_usage": True,
+                                  "max_memory": None}
+    with pytest.raises(ModelLoadError, match="trust_remote_code is set by ibench"):
+        parse_model_args("trust_remote_code=true")

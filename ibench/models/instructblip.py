@@ -123,6 +123,7 @@ class InstructBlipFamilyModel:
             "prompt_prefix_token": (self.tokenizer.convert_ids_to_tokens(
                 self.prompt_ids("a")[:1])[0] if self.architecture == "decoder-only" else None),
             "parameters": sum(p.numel() for p in self.hf.parameters()),
+            **getattr(self, "load_args", {}),  # --model-args, --published-as, --revision
         }
 
     # ---- visual prefix --------------------------------------------------------------------

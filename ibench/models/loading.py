@@ -55,25 +55,57 @@ def _not_cached(repo_id: str, reason: str) -> ModelLoadError:
     )
 
 
-def _hub_snapshot(repo_id: str, allow_pickle: bool = False) -> Source:
-    """A hub repository's cached snapshot (one quick download attempt if online)."""
+def _hub_snapshot(repo_id: str, allow_pickle: bool = False, revision: str | None = None
+                  ) -> Source:
+    """A hub repository's cached snapshot at `revision` (default: main), with one quick
+    download attempt if online."""
     from huggingface_hub import snapshot_download
 
+    where = f"{repo_id}@{revision}" if revision else repo_id
     try:
-        path = snapshot_download(repo_id, local_files_only=True)
+        path = snapshot_download(repo_id, revision=revision, local_files_only=True)
     except Exception as err:  # noqa: BLE001 - any miss means "not cached"
         if _offline():
-            raise _not_cached(repo_id, "offline mode, HF_HUB_OFFLINE=1") from err
+            raise _not_cached(where, "offline mode, HF_HUB_OFFLINE=1") from err
         try:
             patterns = _DOWNLOAD_PATTERNS + (["*.bin"] if allow_pickle else [])
-            path = snapshot_download(repo_id, allow_patterns=patterns, etag_timeout=10)
+            path = snapshot_download(repo_id, revision=revision, allow_patterns=patterns,
+                                     etag_timeout=10)
         except Exception as err2:  # noqa: BLE001
-            raise _not_cached(repo_id, f"download failed: {type(err2).__name__}") from err2
+            raise _not_cached(where, f"download failed: {type(err2).__name__}") from err2
     return Source(model_id=repo_id, path=Path(path), revision=Path(path).name)
 
 
-def resolve_source(name: str, allow_pickle: bool = False) -> Source:
-    """Resolve an alias, a local directory or a hub id to a local directory."""
+def local_copy_revision(path: Path) -> str | None:
+    """The hub commit a folder made by `hf download REPO --local-dir DIR` came from: the first
+    line of the download metadata it leaves beside config.json (None for other folders)."""
+    meta = path / ".cache" / "huggingface" / "download" / "config.json.metadata"
+    try:
+        first = meta.read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+    return first if re.fullmatch(r"[0-9a-f]{40}", first) else None
+
+
+def published_checkpoint(config: dict[str, Any], claimed: str | None) -> str | None:
+    """Which published checkpoint a local folder is a copy of: the one `--published-as` names
+    (an alias or a hub id of the alias table), else the hub id its config.json records in
+    `_name_or_path` when that is a known checkpoint; None when nothing says so."""
+    known = {a.hub_id: a for a in list_aliases() if a.hub_id}
+    if claimed is not None:
+        alias = find_alias(claimed)
+        hub_id = alias.hub_id if alias is not None else claimed
+        if hub_id not in known:
+            raise ModelLoadError(f"--published-as {claimed!r}: not a published checkpoint of "
+                                 f"the alias table ({', '.join(a.alias for a in known.values())})")
+        return hub_id
+    named = config.get("_name_or_path")
+    return named if isinstance(named, str) and named in known else None
+
+
+def resolve_source(name: str, allow_pickle: bool = False, revision: str | None = None
+                   ) -> Source:
+    """Resolve an alias, a local directory or a hub id (at `revision`) to a local directory."""
     alias = find_alias(name)
     if alias is not None and alias.tiny is not None:
         from ibench.models.tiny import TINY_RECIPE_VERSION, ensure_tiny
@@ -83,14 +115,18 @@ def resolve_source(name: str, allow_pickle: bool = False) -> Source:
     target = alias.hub_id if alias is not None and alias.hub_id else name
     local = Path(target).expanduser()
     if local.is_dir():
-        return Source(model_id=str(local.resolve()), path=local.resolve())
+        if revision is not None:
+            raise ModelLoadError(f"--revision {revision}: {local} is a local folder, not a hub "
+                                 f"repository; a folder has the revision it was copied at")
+        return Source(model_id=str(local.resolve()), path=local.resolve(),
+                      revision=local_copy_revision(local.resolve()))
     if local.exists() or target.startswith((".", "/", "~")) or not _HUB_ID.fullmatch(target):
         known = ", ".join(a.alias for a in list_aliases())
         raise ModelLoadError(
             f"{name!r} is neither a model directory nor a hub id (owner/name) nor an alias "
             f"({known})"
         )
-    return _hub_snapshot(target, allow_pickle)
+    return _hub_snapshot(target, allow_pickle, revision)
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -118,8 +154,40 @@ def _check_weights(path: Path, allow_pickle: bool) -> None:
     raise ModelLoadError(f"{path} holds no model weights (*.safetensors)")
 
 
+# from_pretrained arguments that --model-args may not set: ibench sets them itself.
+_RESERVED_MODEL_ARGS = ("dtype", "torch_dtype", "trust_remote_code", "use_safetensors",
+                        "revision", "pretrained_model_name_or_path")
+
+
+def parse_model_args(text: str) -> dict[str, Any]:
+    """`--model-args attn_implementation=sdpa,low_cpu_mem_usage=true` as from_pretrained
+    keyword arguments (true/false/none, integers and numbers typed; the rest strings)."""
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or not key or not value or not key.isidentifier():
+            raise ModelLoadError(f"--model-args: {part!r} is not name=value")
+        if key in _RESERVED_MODEL_ARGS:
+            raise ModelLoadError(f"--model-args: {key} is set by ibench (use --dtype, "
+                                 f"--revision or --allow-pickle)")
+        lowered = value.lower()
+        if lowered in ("true", "false"):
+            out[key] = lowered == "true"
+        elif lowered in ("none", "null"):
+            out[key] = None
+        else:
+            try:
+                out[key] = int(value)
+            except ValueError:
+                try:
+                    out[key] = float(value)
+                except ValueError:
+                    out[key] = value
+    return out
+
+
 def _load_hf_model(path: Path, model_type: str, torch_dtype: Any, allow_pickle: bool,
-                   trust_remote_code: bool) -> Any:
+                   trust_remote_code: bool, model_args: dict[str, Any] | None = None) -> Any:
     """The transformers model for a checkpoint directory, with errors made ModelLoadErrors."""
     import transformers
 
@@ -128,7 +196,7 @@ def _load_hf_model(path: Path, model_type: str, torch_dtype: Any, allow_pickle: 
     try:
         return cls.from_pretrained(
             path, dtype=torch_dtype, use_safetensors=None if allow_pickle else True,
-            trust_remote_code=trust_remote_code,
+            trust_remote_code=trust_remote_code, **(model_args or {}),
         )
     except Exception as err:  # noqa: BLE001 - surface any load failure with the path
         raise ModelLoadError(f"cannot load {class_name} from {path}: {err}") from err
@@ -168,11 +236,16 @@ def load_model(
     allow_pickle: bool = False,
     qformer_instruction: bool = True,
     trust_remote_code: bool = False,
+    revision: str | None = None,
+    model_args: dict[str, Any] | None = None,
+    published_as: str | None = None,
 ) -> InstructBlipFamilyModel:
-    """Load an InstructBLIP / BLIP-2 model by alias, hub id or local directory, ready to run."""
+    """Load an InstructBLIP / BLIP-2 model by alias, hub id (at `revision`) or local
+    directory, ready to run; `model_args` go to from_pretrained; `published_as` says which
+    published checkpoint a local copy is (found in its config.json when it records it)."""
     quiet_transformers()
     name = os.fspath(name)
-    source = resolve_source(name, allow_pickle)
+    source = resolve_source(name, allow_pickle, revision)
     device = device or default_device()
     torch_dtype = resolve_dtype(dtype, device)
     config = _read_config(source.path)
@@ -184,13 +257,18 @@ def load_model(
         )
     _check_weights(source.path, allow_pickle)
     family = _MODEL_TYPES[model_type][1]
-    hf_model = _load_hf_model(source.path, model_type, torch_dtype, allow_pickle, trust_remote_code)
+    published = published_checkpoint(config, published_as)
+    hf_model = _load_hf_model(source.path, model_type, torch_dtype, allow_pickle,
+                              trust_remote_code, model_args)
     hf_model.to(device)
     image_processor, tokenizer, qformer_tokenizer = _load_processors(
         source.path, family, trust_remote_code
     )
-    return InstructBlipFamilyModel(
+    model = InstructBlipFamilyModel(
         hf_model, image_processor, tokenizer, qformer_tokenizer, name=name, family=family,
         qformer_instruction=qformer_instruction, model_id=source.model_id,
         path=str(source.path), revision=source.revision,
     )
+    model.load_args = {"model_args": dict(model_args or {}), "published_as": published,
+                       "requested_revision": revision}
+    return model
