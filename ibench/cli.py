@@ -538,6 +538,9 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
     if group.rank == 0:
         print_metrics(run, metrics, outcomes)
         _print_board(build_leaderboard([run.path]))
+        from ibench.webreport import report_after_eval
+
+        click.echo(report_after_eval(run.path))
         scored = [t for t, e in metrics.get("tasks", {}).items()
                   if "value" in e or e.get("status") == "submission"]
         if not scored:
@@ -634,6 +637,25 @@ def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, as_json: bo
                     [[k, str(a), str(b)] for k, a, b in result.manifest_diff])
     for warning in result.warnings:
         console(stderr=True).print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@cli.command("report")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path), required=False)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Default: RUN/report.html (one run), RUN/compare-RUN_B.html (two).")
+@click.option("--samples", type=click.IntRange(0), default=12, show_default=True,
+              help="Samples per task in the gallery (seeded choice; failures come on top).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def report_cmd(run: Path, run_b: Path | None, output: Path | None, samples: int,
+               seed: int) -> None:
+    """A self-contained HTML report of a run, or of run B against run A (opens offline)."""
+    from ibench.webreport import file_size, write_report
+
+    path, report = write_report(run, run_b, output, samples=samples, seed=seed)
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(f"wrote {path} ({file_size(path)})")
 
 
 # ------------------------------------------------------------------------------------ entry

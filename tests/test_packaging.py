@@ -28,7 +28,9 @@ def test_wheel_ships_tasks_templates_and_reference(tmp_path):
         "from ibench.resources import resource_dir; from ibench.tasks import load_tasks; "
         "from ibench.templates import load_families; from ibench.report import reference_rows; "
         "print(resource_dir('tasks')); print(len(load_tasks()), len(load_families()), "
-        "len(reference_rows())); from ibench.data.formats import FORMATS; print(len(FORMATS))"
+        "len(reference_rows())); from ibench.data.formats import FORMATS; print(len(FORMATS)); "
+        "from ibench.webreport.page import _environment; "
+        "print(*[_environment().get_template(n).filename for n in ('report.html', 'report.css')])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, text=True,
                          capture_output=True, env={"PYTHONPATH": str(site), "PATH": "/usr/bin"},
@@ -36,6 +38,8 @@ def test_wheel_ships_tasks_templates_and_reference(tmp_path):
     assert out[0] == str(site / "ibench" / "_shipped" / "tasks")
     assert out[1] == "28 12 11"
     assert out[2] == "35"  # every format module is in the wheel
+    templates = site / "ibench" / "webreport" / "templates"  # the HTML report's page
+    assert out[3] == f"{templates / 'report.html'} {templates / 'report.css'}"
 
 
 # distribution name -> the module it is imported as
