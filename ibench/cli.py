@@ -14,7 +14,7 @@ from ibench.display import console, print_json, print_table
 from ibench.mixture import load_sizes, sqrt_mixture, task_sizes
 from ibench.names import UnknownNameError, resolve_name
 from ibench.prompts import task_family, zero_shot_template
-from ibench.report import Board, build_leaderboard, render_board
+from ibench.report import Board, boards_for, render_board
 from ibench.tasks import decoding_rows, layout_rows, load_tasks, select_tasks
 from ibench.templates import load_families, render
 
@@ -537,7 +537,8 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
         shutdown(group)
     if group.rank == 0:
         print_metrics(run, metrics, outcomes)
-        _print_board(build_leaderboard([run.path]))
+        for board in boards_for([run.path]):  # the boards the run has tasks of
+            _print_board(board)
         from ibench.webreport import report_after_eval
 
         click.echo(report_after_eval(run.path))
@@ -589,9 +590,13 @@ def _default_data_root(model: str, hooks: object) -> Path:
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json", "latex"]),
               default="table", show_default=True)
 @click.option("--no-reference", is_flag=True, help="Leave out the paper's published rows.")
-def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool) -> None:
+@click.option("--table", "which", type=click.Choice(["held-out", "held-in", "finetuned"]),
+              default="held-out", show_default=True,
+              help="Table 1 (held-out), the held-in datasets beside Table 2's average, or "
+                   "Table 3's fine-tuned rows.")
+def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool, which: str) -> None:
     """Runs beside the paper's Table 1 (held-out datasets in the paper's order, and average)."""
-    board = build_leaderboard(list(runs), include_reference=not no_reference)
+    [board] = boards_for(list(runs), which, include_reference=not no_reference)
     if fmt != "table":
         click.echo(render_board(board, fmt), nl=False)
         return
@@ -599,8 +604,7 @@ def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool) -> Non
 
 
 def _print_board(board: Board) -> None:
-    print_table("Zero-shot held-out leaderboard (paper's Table 1 rows, then runs)",
-                ["model", *board.columns],
+    print_table(board.title, ["model", *board.columns],
                 [[name, *[_num(values.get(c)) for c in board.columns]]
                  for name, values in board.rows], caption="; ".join(board.notes))
 
@@ -614,24 +618,23 @@ def _num(value: float | None) -> str:
 @click.argument("run_b", type=click.Path(path_type=Path))
 @click.option("--resamples", type=click.IntRange(100), default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, as_json: bool) -> None:
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json", "latex"]),
+              default="table", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
+                as_json: bool) -> None:
     """What changed from run A to run B, per task, and whether it is significant."""
-    from ibench.report import compare_runs
+    from ibench.report import COMPARE_HEADER, compare_runs, comparison_cells, render_comparison
 
     result = compare_runs(run_a, run_b, n_resamples=resamples, seed=seed)
     if as_json:
-        print_json(result.to_dict())
+        fmt = "json"
+    if fmt != "table":
+        click.echo(render_comparison(result, fmt), nl=False)
         return
     print_table(
         f"B - A  (A = {run_a}, B = {run_b}); paired bootstrap, {resamples} resamples",
-        ["task", "metric", "templates A/B", "n", "A", "B", "B - A", "95% interval", "p",
-         "better in A", "better in B"],
-        [[r.task, c.metric, f"{r.template_a}/{r.template_b}", c.n, f"{c.value_a:.2f}",
-          f"{c.value_b:.2f}", f"{c.difference:+.2f}", f"[{c.low:+.2f}, {c.high:+.2f}]",
-          f"{c.p_value:.3f}", c.better_in_a, c.better_in_b]
-         for r in result.rows for c in [r.result]],
-    )
+        COMPARE_HEADER, comparison_cells(result))
     if result.manifest_diff:
         print_table("Settings that differ", ["setting", "A", "B"],
                     [[k, str(a), str(b)] for k, a, b in result.manifest_diff])

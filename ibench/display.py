@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +15,8 @@ from rich.table import Table
 def console(stderr: bool = False) -> Console:
     """A rich console; plain (no colours, wide) when not writing to a terminal."""
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, soft_wrap=False, width=None if stream.isatty() else 200)
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "") or 200)
+    return Console(file=stream, soft_wrap=False, width=width)
 
 
 def print_json(value: Any) -> None:
@@ -22,13 +24,49 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+# The first column (a row's name) may wrap to this width; no other cell is ever folded,
+# except in a column of prose (a text over PROSE characters with a space): it wraps.
+LABEL_WIDTH = 30
+PROSE = 24
+
+
 def print_table(
-    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = ""
+    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "",
+    out: Console | None = None,
 ) -> None:
-    """Print rows under column headers as a rich table."""
-    table = Table(title=title, caption=caption or None, show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console().print(table)
+    """Print rows under column headers as a rich table. On a terminal too narrow for the
+    whole table, it is printed in parts, each with the first column and as many of the others
+    as fit, so that no number or other cell is folded (only the first column may wrap)."""
+    out = out or console()
+    texts = [["" if v is None else str(v) for v in row] for row in rows]
+    need = [max([len(str(c)), *(len(r[i]) for r in texts)]) + 3 for i, c in enumerate(columns)]
+    # a column of prose (long texts with spaces) wraps at word boundaries instead
+    prose = [any(len(r[i]) > PROSE and " " in r[i] for r in texts) for i in range(len(columns))]
+    need = [min(n, PROSE + 3) if p else n for n, p in zip(need, prose, strict=True)]
+    fits = sum(need) + 1 <= out.width
+    label = (need[0] if fits else min(need[0], LABEL_WIDTH + 3)) if columns else 0
+    parts: list[list[int]] = [[]]
+    used = label + 1
+    for i in range(1, len(columns)):
+        if parts[-1] and used + need[i] > out.width:
+            parts.append([])
+            used = label + 1
+        parts[-1].append(i)
+        used += need[i]
+    for k, part in enumerate(parts):
+        shown = [0, *part] if columns else []
+        name = title if len(parts) == 1 or title is None else (
+            f"{title} (part {k + 1} of {len(parts)})")
+        table = Table(title=name, caption=(caption or None) if k == len(parts) - 1 else None,
+                      show_lines=False)
+        for i in shown:
+            if i == 0:
+                table.add_column(columns[0], overflow="fold",
+                                 max_width=None if fits else LABEL_WIDTH)
+            elif prose[i]:
+                table.add_column(columns[i], overflow="fold")
+            else:
+                table.add_column(columns[i], no_wrap=True, min_width=need[i] - 3)
+        for row in texts:
+            table.add_row(*(row[i] for i in shown))
+        out.print(table)

@@ -35,6 +35,86 @@ class Board:
     columns: list[str]
     rows: list[tuple[str, dict[str, float | None]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    title: str = "Zero-shot held-out leaderboard (paper's Table 1 rows, then runs)"
+
+
+# The 13 held-in datasets (protocol.md section 4), in the order of its table.
+HELD_IN_ORDER = ("coco_caption", "web_capfilt", "textcaps", "vqav2", "okvqa", "aokvqa",
+                 "ocrvqa", "vqg_vqav2", "vqg_okvqa", "vqg_aokvqa", "llava_conv",
+                 "llava_detail", "llava_reasoning")
+# Table 3's columns: models fine-tuned on each of these datasets.
+FINETUNED_ORDER = ("scienceqa_img", "ocrvqa", "okvqa", "aokvqa")
+BOARDS = ("held-out", "held-in", "finetuned")
+
+
+def _csv_rows(name: str) -> list[dict[str, str]]:
+    with (resource_dir("reference") / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text else None
+
+
+def build_held_in_board(run_paths: list[Path], include_reference: bool = True) -> Board:
+    """The held-in datasets per run, beside the only held-in number the paper gives: the
+    average of Table 2 (InstructBLIP FlanT5XL, and its two ablations)."""
+    board = Board(columns=[*HELD_IN_ORDER, "average"],
+                  title="Held-in datasets (the paper publishes only their average, Table 2)")
+    if include_reference:
+        for row in _csv_rows("table2.csv"):
+            board.rows.append((f"{row['model']} (Table 2)",
+                               {"average": _number(row["held_in_avg"])}))
+        board.notes.append("the paper's held-in average is its mean over the held-in "
+                           "datasets' validation scores; it publishes no per-dataset number")
+    for path in run_paths:
+        run, manifest = open_run(path)
+        tasks = (read_json(run.metrics) if run.metrics.exists() else {"tasks": {}})["tasks"]
+        values: dict[str, float | None] = {t: tasks.get(t, {}).get("value")
+                                           for t in HELD_IN_ORDER}
+        present = [values[t] for t in HELD_IN_ORDER]
+        values["average"] = (sum(present) / len(present)  # type: ignore[arg-type]
+                             if all(v is not None for v in present) else None)
+        name = run_row_name(run.path.name, manifest)
+        board.rows.append((name, values))
+        board.notes += run_notes(name, manifest, tasks, HELD_IN_ORDER, "held-in")
+    return board
+
+
+def build_finetuned_board(run_paths: list[Path], include_reference: bool = True) -> Board:
+    """Table 3's columns: the paper's fine-tuned rows (as summarised) beside each run."""
+    board = Board(columns=list(FINETUNED_ORDER),
+                  title="Fine-tuned evaluation (paper's Table 3 rows, as summarised, then runs)")
+    if include_reference:
+        for row in _csv_rows("table3.csv"):
+            board.rows.append((f"{row['model']} (fine-tuned, as summarised)",
+                               {t: _number(row[t]) for t in FINETUNED_ORDER}))
+        board.notes.append("Table 3's models are fine-tuned on each dataset and its OK-VQA and "
+                           "A-OKVQA numbers are test-split ones; ibench scores the val splits, "
+                           "so only a model fine-tuned the same way compares with these rows")
+    for path in run_paths:
+        run, manifest = open_run(path)
+        tasks = (read_json(run.metrics) if run.metrics.exists() else {"tasks": {}})["tasks"]
+        name = run_row_name(run.path.name, manifest)
+        board.rows.append((name, {t: tasks.get(t, {}).get("value") for t in FINETUNED_ORDER}))
+        board.notes += run_notes(name, manifest, tasks, FINETUNED_ORDER, "Table 3")
+    return board
+
+
+def boards_for(run_paths: list[Path], which: str = "auto", include_reference: bool = True
+               ) -> list[Board]:
+    """The leaderboards asked for, or ("auto") those the runs have tasks of: held-out
+    (Table 1), held-in (Table 2's average), fine-tuned (Table 3)."""
+    tasks: set[str] = set()
+    for path in run_paths:
+        tasks |= set(open_run(path)[1]["settings"].get("tasks", []))
+    chosen = [which] if which != "auto" else [
+        name for name, order in (("held-out", HELD_OUT_ORDER), ("held-in", HELD_IN_ORDER),
+                                 ("finetuned", FINETUNED_ORDER[1:]))
+        if tasks & set(order)] or ["held-out"]
+    build = {"held-out": build_leaderboard, "held-in": build_held_in_board,
+             "finetuned": build_finetuned_board}
+    return [build[name](run_paths, include_reference) for name in chosen]
 
 
 def reference_rows(path: Path | None = None) -> list[tuple[str, dict[str, float | None]]]:
@@ -67,7 +147,7 @@ def build_leaderboard(run_paths: list[Path], include_reference: bool = True) -> 
         settings.append((run.path.name, manifest["settings"]))
         metrics = read_json(run.metrics) if run.metrics.exists() else {"tasks": {}}
         values = {t: metrics["tasks"].get(t, {}).get("value") for t in HELD_OUT_ORDER}
-        name = f"{run.path.name} ({manifest['settings'].get('model_alias')})"
+        name = run_row_name(run.path.name, manifest)
         board.rows.append((name, with_average(values)))
         board.notes += run_notes(name, manifest, metrics["tasks"])
         own = manifest["settings"]  # a local copy says which checkpoint it is
@@ -79,24 +159,66 @@ def build_leaderboard(run_paths: list[Path], include_reference: bool = True) -> 
                 for t in HELD_OUT_ORDER
             }
             board.rows.append((f"  difference to {paper}", with_average(diff)))
+    task_sets = [set(s.get("tasks", [])) for _, s in settings]
+    shared = set.intersection(*task_sets) if task_sets else set()
+    known = set.union(*task_sets) if task_sets else set()
     for key in PROTOCOL_KEYS:
-        if len({json.dumps(s.get(key), sort_keys=True) for _, s in settings}) > 1:
+        if len({json.dumps(for_tasks(s.get(key), shared, known), sort_keys=True)
+                for _, s in settings}) > 1:
             board.notes.append(f"the runs differ in {key}: their rows are not directly comparable")
     return board
 
 
-def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any]) -> list[str]:
-    """What a reader must know before comparing a run's row with the paper's."""
+def for_tasks(value: Any, tasks: set[str], known: set[str]) -> Any:
+    """A per-task setting ({task: ...}, its keys among the `known` task ids) restricted to
+    `tasks`; other settings as they are. Runs of different task sets are compared on the
+    tasks they share."""
+    if isinstance(value, dict) and value and all(k in known for k in value):
+        return {k: v for k, v in value.items() if k in tasks}
+    return value
+
+
+def demo_reasons(manifest: dict[str, Any]) -> list[str]:
+    """Why a run is a demo whose numbers mean nothing (recorded by eval; older runs: a tiny-*
+    model), [] for a real run."""
+    recorded = manifest.get("demo")
+    if isinstance(recorded, list):
+        return [str(r) for r in recorded]
+    settings = manifest.get("settings", {})
+    tiny = str(settings.get("model_alias", "")).startswith("tiny-") or str(
+        settings.get("model", "")).startswith("ibench/tiny")
+    return ["a tiny random-weight model"] if tiny else []
+
+
+def run_row_name(run_name: str, manifest: dict[str, Any]) -> str:
+    """A run's row label in every table: the run, its model alias, and DEMO for a demo run."""
+    demo = ", DEMO" if demo_reasons(manifest) else ""
+    return f"{run_name} ({manifest['settings'].get('model_alias')}{demo})"
+
+
+def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any],
+              order: tuple[str, ...] = HELD_OUT_ORDER, label: str = "held-out") -> list[str]:
+    """What a reader must know before comparing a run's row with the paper's (for the tasks
+    of one board: `order`, called `label`)."""
     notes = []
-    held_out = [t for t in HELD_OUT_ORDER if tasks.get(t, {}).get("value") is not None]
-    if len(held_out) < len(HELD_OUT_ORDER):
-        notes.append(f"{name}: {len(held_out)} of 13 held-out tasks scored, so no average")
+    demo = demo_reasons(manifest)
+    if demo:
+        notes.append(f"{name}: a DEMO run ({' and '.join(demo)}): its numbers mean nothing "
+                     "and compare with nothing")
+    gen = manifest["settings"].get("gen_kwargs")
+    if gen:
+        notes.append(f"{name}: decoding overridden with --gen-kwargs ({json.dumps(gen)}): not "
+                     "comparable to the paper")
+    scored = [t for t in order if tasks.get(t, {}).get("value") is not None]
+    if len(scored) < len(order) and label != "Table 3":
+        notes.append(f"{name}: {len(scored)} of {len(order)} {label} tasks scored, so no "
+                     "average")
     if manifest.get("status") not in (None, "complete"):
         notes.append(f"{name}: the run is {manifest['status']}")
     limit = manifest["settings"].get("limit")
     if limit is not None:
         notes.append(f"{name}: --limit {limit}: a seeded subset, not the full split")
-    for task_id in HELD_OUT_ORDER:
+    for task_id in order:
         entry = tasks.get(task_id, {})
         if entry.get("status") == "not scored":
             notes.append(f"{name}: {task_id} not scored: {entry.get('reason')}")
@@ -116,7 +238,8 @@ def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any]) -> lis
             notes.append(f"{name}: {task_id}: VQA accuracy by its dataset's evaluator "
                          f"(variant {variant}; metrics.json says what it does)")
     for task_id, source in manifest["settings"].get("data_sources", {}).items():
-        if not isinstance(source, dict) or source.get("layout") != "hub":
+        if task_id not in order or not isinstance(source, dict) or source.get(
+                "layout") != "hub":
             continue
         if not source.get("revision"):
             notes.append(f"{name}: {task_id} read a hub mirror of {source.get('repo')} of "
@@ -124,11 +247,11 @@ def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any]) -> lis
         elif source.get("pinned") and source["revision"] != source["pinned"]:
             notes.append(f"{name}: {task_id} read {source.get('repo')} at revision "
                          f"{source['revision']}, not the pinned {source['pinned']}")
-    if tasks.get("vizwiz", {}).get("value") is not None:
+    if "vizwiz" in order and tasks.get("vizwiz", {}).get("value") is not None:
         notes.append(f"{name}: vizwiz is the val split scored locally; the paper's VizWiz number "
                      "is test-dev, which only the VizWiz server scores")
     for task_id, entry in tasks.items():
-        if entry.get("status") == "submission":
+        if label == "held-out" and entry.get("status") == "submission":
             notes.append(f"{name}: {task_id}: its number comes from the {entry['format']} "
                          f"server: upload {entry['file']} ({entry['n']} answers) to "
                          f"{entry['server']}")
@@ -148,29 +271,65 @@ def render_board(board: Board, fmt: str) -> str:
         return json.dumps({"columns": board.columns, "notes": board.notes, "rows": [
             {"model": name, **{c: values.get(c) for c in board.columns}}
             for name, values in board.rows]}, indent=2) + "\n"
+    raw = [[name, *["" if values.get(c) is None else values[c] for c in board.columns]]
+           for name, values in board.rows]
+    return render_cells(header, cells, fmt, board.notes, raw)
+
+
+def render_cells(header: list[str], cells: list[list[str]], fmt: str, notes: list[str],
+                 raw: list[list[Any]] | None = None) -> str:
+    """A table of text cells as md, csv or latex (csv writes `raw`, the unrounded values,
+    when given)."""
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(header)
-        for name, values in board.rows:
-            writer.writerow([name, *["" if values.get(c) is None else values[c]
-                                     for c in board.columns]])
+        writer.writerows(raw if raw is not None else cells)
         return out.getvalue()
     if fmt == "md":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in cells]
-        return "\n".join(lines + [""] + [f"- {n}" for n in board.notes]) + "\n"
+        return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
     if fmt == "latex":
         def esc(text: str) -> str:
             return text.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace(
                 "&", "\\&").replace("%", "\\%").replace("#", "\\#")
 
-        lines = ["\\begin{tabular}{l" + "r" * len(board.columns) + "}", "\\toprule",
+        lines = ["\\begin{tabular}{l" + "r" * (len(header) - 1) + "}", "\\toprule",
                  " & ".join(esc(h) for h in header) + " \\\\", "\\midrule"]
         lines += [" & ".join(esc(c) for c in row) + " \\\\" for row in cells]
         lines += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+COMPARE_HEADER = ["task", "metric", "templates A/B", "n", "A", "B", "B - A", "95% interval", "p",
+                  "better in A", "better in B"]
+
+
+def comparison_cells(result: Comparison) -> list[list[str]]:
+    """The compare table's rows as text (the terminal and md/latex show these)."""
+    return [[r.task, c.metric, f"{r.template_a}/{r.template_b}", str(c.n), f"{c.value_a:.2f}",
+             f"{c.value_b:.2f}", f"{c.difference:+.2f}", f"[{c.low:+.2f}, {c.high:+.2f}]",
+             f"{c.p_value:.3f}", str(c.better_in_a), str(c.better_in_b)]
+            for r in result.rows for c in [r.result]]
+
+
+def render_comparison(result: Comparison, fmt: str) -> str:
+    """`ibench compare` as md, csv, json or latex, like the leaderboard's formats; the notes
+    are its warnings and the settings that differ."""
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    notes = [*result.warnings, *(f"setting {k} differs: A {a}, B {b}"
+                                 for k, a, b in result.manifest_diff)]
+    raw = [[r.task, r.result.metric, f"{r.template_a}/{r.template_b}", r.result.n,
+            r.result.value_a, r.result.value_b, r.result.difference, r.result.low,
+            r.result.high, r.result.p_value, r.result.better_in_a, r.result.better_in_b]
+           for r in result.rows]
+    if fmt == "csv":
+        header = [*COMPARE_HEADER[:7], "low", "high", *COMPARE_HEADER[8:]]
+        return render_cells(header, [], fmt, notes, raw)
+    return render_cells(COMPARE_HEADER, comparison_cells(result), fmt, notes)
 
 
 # ------------------------------------------------------------------------------------- compare
@@ -236,10 +395,18 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
     run_b, man_b = open_run(path_b)
     out = Comparison(str(path_a), str(path_b))
     sa, sb = man_a["settings"], man_b["settings"]
-    for key in MANIFEST_KEYS:
-        if sa.get(key) != sb.get(key):
-            out.manifest_diff.append((key, sa.get(key), sb.get(key)))
-    protocol = [k for k in PROTOCOL_KEYS if sa.get(k) != sb.get(k)]
+    both, known = set(sa["tasks"]) & set(sb["tasks"]), set(sa["tasks"]) | set(sb["tasks"])
+    for key in MANIFEST_KEYS:  # per-task settings compared on the tasks both runs have
+        a, b = for_tasks(sa.get(key), both, known), for_tasks(sb.get(key), both, known)
+        if a != b:
+            out.manifest_diff.append((key, a, b))
+    protocol = [k for k in PROTOCOL_KEYS
+                if for_tasks(sa.get(k), both, known) != for_tasks(sb.get(k), both, known)]
+    for label, manifest in (("A", man_a), ("B", man_b)):
+        demo = demo_reasons(manifest)
+        if demo:
+            out.warnings.append(f"run {label} is a DEMO run ({' and '.join(demo)}): its numbers "
+                                f"mean nothing")
     if protocol:
         out.warnings.append(
             "the runs differ in protocol settings (" + ", ".join(protocol) + "): the "

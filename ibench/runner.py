@@ -370,9 +370,23 @@ def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptio
             "sessions": [session],
             "tasks": {},
         }
+    manifest["demo"] = demo_reasons(options, model_info)
     if options.group.rank == 0:
         write_json(run.manifest, manifest)
     return manifest
+
+
+def demo_reasons(options: EvalOptions, model_info: dict[str, Any]) -> list[str]:
+    """Why a run's numbers mean nothing (a random-weight tiny model, the synthetic sample
+    pack), so that every output flags its row; [] for a real run."""
+    from ibench.data.samplepack import is_sample_pack
+
+    reasons = []
+    if str(model_info.get("model_id", "")).startswith("ibench/tiny"):
+        reasons.append("a tiny random-weight model")
+    if is_sample_pack(options.data_root):
+        reasons.append("the synthetic sample pack")
+    return reasons
 
 
 def stored_references(task: TaskSpec, sample: Sample, vocabulary: set[str] | None
@@ -650,7 +664,7 @@ def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..
                      families: dict[str, Family], run: RunDir
                      ) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
     from ibench.prompts import zero_shot_template
-    from ibench.report import build_leaderboard, render_board
+    from ibench.report import boards_for, render_board
     from ibench.scoring import score_run
 
     group = options.group
@@ -691,8 +705,9 @@ def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..
         }
         metrics = score_run(run, headlines, seed=options.seed)
         finish_manifest(run, manifest, outcomes)
-        run.leaderboard.write_text(render_board(build_leaderboard([run.path]), "md"),
-                                   encoding="utf-8")
+        run.leaderboard.write_text("\n".join(  # every board the run has tasks of
+            f"## {board.title}\n\n{render_board(board, 'md')}"
+            for board in boards_for([run.path])), encoding="utf-8")
     except BaseException as exc:
         if options.group.rank == 0:
             _record_end(run, manifest, exc, hooks, reserve)

@@ -153,7 +153,8 @@ def test_a_local_copy_says_which_published_checkpoint_it_is(capsys, sample_pack,
     assert settings["published_as"] == "Salesforce/instructblip-vicuna-7b"
     assert settings["model_revision"] == "0123456789abcdef0123456789abcdef01234567"
     assert settings["model_args"] == {"attn_implementation": "eager"}
-    assert "difference to InstructBLIP (Vicuna-7B)" in out  # the row the hub id gets
+    board = (tmp_path / "out" / "local" / "leaderboard.md").read_text()
+    assert "difference to InstructBLIP (Vicuna-7B)" in board  # the row the hub id gets
     code, _, err = run_cli(capsys, "eval", "--model", str(folder), "--published-as", "gpt-4",
                            "--tasks", "gqa", "--data-root", str(sample_pack), "--output",
                            str(tmp_path / "out"), "--run-name", "bad")
@@ -180,3 +181,115 @@ def test_revision_and_model_args_reach_the_hub_and_from_pretrained(monkeypatch):
                                   "max_memory": None}
     with pytest.raises(ModelLoadError, match="trust_remote_code is set by ibench"):
         parse_model_args("trust_remote_code=true")
+
+
+def _narrow(monkeypatch, width: int = 80):
+    import io
+
+    from rich.console import Console
+
+    import ibench.display as display
+
+    buffer = io.StringIO()
+    screen = Console(file=buffer, width=width, soft_wrap=False, color_system=None)
+    monkeypatch.setattr(display, "console", lambda stderr=False: screen)
+    return buffer
+
+
+def test_the_leaderboard_at_80_columns_folds_no_number(monkeypatch):
+    import re
+
+    from ibench.cli import _print_board
+    from ibench.report import build_leaderboard, reference_rows
+
+    buffer = _narrow(monkeypatch)
+    _print_board(build_leaderboard([]))
+    text = buffer.getvalue()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert len(lines) < 90  # was 138 screen lines for 12 rows
+    for model, values in reference_rows():
+        for value in values.values():
+            if value is not None:  # every number whole, on one line
+                assert re.search(rf"(?<![\d.]){re.escape(f'{value:.1f}')}(?![\d.])", text), (
+                    model, value)
+    assert "part 1" in text and "of 4)" in text
+
+
+def test_compare_takes_the_leaderboards_formats_and_fits_80_columns(capsys, sample_pack,
+                                                                    ibench_cache, tmp_path,
+                                                                    monkeypatch):
+    import csv
+    import io
+
+    for name in ("a", "b"):
+        code, _, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "gqa,vsr",
+                               "--data-root", str(sample_pack), "--output", str(tmp_path),
+                               "--run-name", name, "--templates", "2")
+        assert code == 0, err
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    code, out, _ = run_cli(capsys, "compare", a, b, "--format", "csv")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert code == 0 and rows[0][:3] == ["task", "metric", "templates A/B"] and len(rows) == 5
+    code, out, _ = run_cli(capsys, "compare", a, b, "--format", "md")
+    assert out.startswith("| task | metric |") and out.count("\n| gqa |") == 2
+    code, out, _ = run_cli(capsys, "compare", a, b, "--format", "latex")
+    assert "\\begin{tabular}" in out and "templates A/B" in out
+    assert json.loads(run_cli(capsys, "compare", a, b, "--format", "json")[1])["rows"]
+    buffer = _narrow(monkeypatch)
+    code, _, _ = run_cli(capsys, "compare", a, b)
+    lines = buffer.getvalue().splitlines()
+    assert code == 0 and max(len(line) for line in lines) <= 80
+    assert any("[" in line and "]" in line and "," in line for line in lines)  # an interval
+    for line in lines:  # no interval cut in half
+        assert line.count("[") == line.count("]") or "━" in line or "─" in line
+
+
+def test_a_subset_run_is_compared_on_the_tasks_both_have(capsys, sample_pack, ibench_cache,
+                                                         tmp_path):
+    for name, tasks in (("full", "gqa,vsr,msvd_qa"), ("subset", "gqa,vsr")):
+        code, _, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", tasks,
+                               "--data-root", str(sample_pack), "--output", str(tmp_path),
+                               "--run-name", name)
+        assert code == 0, err
+    data = json.loads(run_cli(capsys, "compare", str(tmp_path / "full"),
+                              str(tmp_path / "subset"), "--json")[1])
+    assert not any("protocol settings" in w for w in data["warnings"]), data["warnings"]
+    assert {d["setting"] for d in data["manifest_diff"]} <= {"model"}
+    assert any("tasks only in run A" in w for w in data["warnings"])
+
+
+def test_demo_rows_are_flagged_in_every_format(capsys, sample_pack, ibench_cache, tmp_path):
+    code, out, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "gqa",
+                             "--data-root", str(sample_pack), "--output", str(tmp_path),
+                             "--run-name", "demo")
+    assert code == 0, err
+    assert "DEMO" in out
+    run = str(tmp_path / "demo")
+    for fmt in ("md", "csv", "json", "latex"):
+        code, text, _ = run_cli(capsys, "leaderboard", run, "--format", fmt)
+        assert "DEMO" in text, fmt
+    manifest = json.loads((tmp_path / "demo" / "manifest.json").read_text())
+    assert manifest["demo"] == ["a tiny random-weight model", "the synthetic sample pack"]
+    assert "a DEMO run" in (tmp_path / "demo" / "leaderboard.md").read_text()
+    data = json.loads(run_cli(capsys, "compare", run, run, "--json")[1])
+    assert any("run A is a DEMO run" in w for w in data["warnings"])
+
+
+def test_a_held_in_run_shows_the_held_in_and_fine_tuned_tables(capsys, sample_pack,
+                                                               ibench_cache, tmp_path):
+    code, out, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "okvqa,ocrvqa",
+                             "--data-root", str(sample_pack), "--output", str(tmp_path),
+                             "--run-name", "held-in", "--limit", "2")
+    assert code == 0, err
+    assert "94.1" in out and "79.5" in out  # Table 2's held-in average, Table 3's rows
+    board = (tmp_path / "held-in" / "leaderboard.md").read_text()
+    assert "## Held-in datasets" in board and "| InstructBLIP (FlanT5XL) (Table 2) |" in board
+    assert "## Fine-tuned evaluation" in board and "(fine-tuned, as summarised)" in board
+    assert "held-out" not in board and "Zero-shot" not in out  # no all-"-" Table 1 row
+    code, text, _ = run_cli(capsys, "leaderboard", str(tmp_path / "held-in"), "--table",
+                            "finetuned", "--format", "csv")
+    rows = list(__import__("csv").reader(__import__("io").StringIO(text)))
+    assert rows[0] == ["model", "scienceqa_img", "ocrvqa", "okvqa", "aokvqa"]
+    assert ["InstructBLIP (Vicuna-7B) (fine-tuned, as summarised)", "79.5", "72.8", "64.0",
+            "73.4"] in rows

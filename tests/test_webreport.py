@@ -233,7 +233,7 @@ def test_reports_in_headless_chromium(runs, tmp_path):
             report = runs["a"] / "report.html"
             page, seen = _open(browser, report)
             _check_page(page, seen, report)
-            assert "a (tiny-vicuna)" in page.locator("#leaderboard tr.run").inner_text()
+            assert "a (tiny-vicuna, DEMO)" in page.locator("#leaderboard tr.run").inner_text()
             prediction = page.locator(".card .prediction", has_text="alert(1)")
             assert prediction.first.inner_text() == INJECTED  # shown as text
             assert page.get_by_text(INJECTED_PROMPT).count() >= 1

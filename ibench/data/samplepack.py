@@ -35,4 +35,17 @@ def write_sample_pack(
             writer(pack, task, per_task)
             done.add(key)
         counts[task_id] = per_task
+    (Path(root) / SAMPLE_PACK_MARKER).write_text(
+        "This folder is ibench's synthetic sample pack: every dataset in its publisher's layout, "
+        "with made-up images, videos and answers. Numbers measured on it mean nothing; runs on "
+        "it are flagged as demo runs.\n", encoding="utf-8")
     return counts
+
+
+# The file that marks a data root as the synthetic sample pack (runs on it are demo runs).
+SAMPLE_PACK_MARKER = "IBENCH_SAMPLE_PACK.txt"
+
+
+def is_sample_pack(root: Path) -> bool:
+    """True for a data root written by write_sample_pack."""
+    return (Path(root) / SAMPLE_PACK_MARKER).is_file()

@@ -31,7 +31,9 @@ class ReportRun:
     @property
     def board_name(self) -> str:
         """The run's row name in `build_leaderboard`."""
-        return f"{self.name} ({self.settings.get('model_alias')})"
+        from ibench.report import run_row_name
+
+        return run_row_name(self.name, self.manifest)
 
 
 def open_report_run(path: Path, label: str = "") -> ReportRun:
