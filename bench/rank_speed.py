@@ -7,9 +7,14 @@ The naive side is LAVIS's Vicuna way, one full LM forward over [query outputs, p
 candidate] per candidate; it gets the visual prefix for free, and is timed on a subset of
 samples/candidates when it would be slow (its per-sample time is then scaled up, and said so).
 
+Then the same on a random LLaVA-1.5-style model (tiny CLIP ViT, 16 image tokens per image, the
+same LLaMA): ibench's side is models/vlm.py's `rank`, the naive side one full HF forward per
+candidate over [chat-templated prompt with image tokens, candidate], vision tower included.
+
     python bench/rank_speed.py            # the two cases below, under a minute, 1 thread
     python bench/rank_speed.py --threads 2
     python bench/rank_speed.py --quick    # a seconds-long smoke run (used by the tests)
+    python bench/rank_speed.py --model llava   # only the LLaVA-style model
 
 Cases: (a) Visual-Dialog-like: 100 candidates of 3-12 tokens after a 60-token prompt;
 (b) MSRVTT-like: a 4-frame video, 1,500 candidates of 1-3 tokens.
@@ -31,6 +36,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ibench.models.tiny import _corpus_lines, tiny_model  # noqa: E402
+from ibench.models.tiny_vlm import tiny_llava_model  # noqa: E402
 from ibench.records import ModelInput  # noqa: E402
 
 
@@ -91,15 +97,40 @@ def make_inputs(model, case: Case, seed: int = 0) -> list[ModelInput]:
         frames = [Image.fromarray((rs.rand(48, 64, 3) * 255).astype("uint8"))
                   for _ in range(case.frames)]
         tail = " Question: what is it? Short answer:"
-        n_tail = len(model.prompt_ids(tail))  # includes BOS
+        n_tail = _prompt_len(model, tail)  # includes BOS
         prompt = _text_of_tokens(model, case.prompt_tokens - n_tail, rng) + tail
         inputs.append(ModelInput(prompt, frames, _candidates(model, case, rng)))
     return inputs
 
 
+def _prompt_len(model, text: str) -> int:
+    """LM tokens of a prompt, BOS included."""
+    if hasattr(model, "prompt_ids"):
+        return len(model.prompt_ids(text))
+    return len(model.tokenizer(text)["input_ids"])
+
+
+@torch.no_grad()
+def naive_rank_vlm(model, item: ModelInput, n_candidates: int) -> list[float]:
+    """One full HF forward per candidate over [chat-templated prompt with images, candidate]."""
+    enc = model.processor(text=[model.rendered_prompt(item.prompt, len(item.frames))],
+                          images=list(item.frames), return_tensors="pt")
+    scores = []
+    for cand in item.candidates[:n_candidates]:
+        ids = model.candidate_ids(cand)
+        full = torch.cat([enc["input_ids"], torch.tensor([ids])], dim=1)
+        logp = model.hf(input_ids=full, pixel_values=enc["pixel_values"]).logits[0]
+        logp = logp.float().log_softmax(-1)
+        start = enc["input_ids"].shape[1] - 1
+        scores.append(sum(logp[start + j, t].item() for j, t in enumerate(ids)))
+    return scores
+
+
 @torch.no_grad()
 def naive_rank(model, item: ModelInput, n_candidates: int) -> list[float]:
     """LAVIS-style scores: one full LM forward per candidate over prefix + candidate tokens."""
+    if not hasattr(model, "prefix_embeds"):
+        return naive_rank_vlm(model, item, n_candidates)
     prefix = model.prefix_embeds([item])[0]
     embed = model.lm.get_input_embeddings()
     scores = []
@@ -150,19 +181,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: steady ratios on a shared machine, "
                              "where idle OpenMP threads stall small ops)")
+    parser.add_argument("--model", choices=("vicuna", "llava", "both"), default="both",
+                        help="InstructBLIP (Vicuna-style), the LLaVA-style model, or both")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     hidden, layers = (64, 2) if args.quick else (512, 4)
-    model = tiny_model("vicuna", lm_hidden=hidden, lm_layers=layers, num_query_tokens=32)
-    params = sum(p.numel() for p in model.lm.parameters()) / 1e6
-    print(f"model: LLaMA {layers} layers x {hidden} hidden ({params:.1f}M LM params), "
-          f"32 query tokens, torch threads {torch.get_num_threads()}, cpu")
-    for case in QUICK if args.quick else CASES:
+    for kind in ("vicuna", "llava") if args.model == "both" else (args.model,):
+        _run_model(kind, hidden, layers, args.quick)
+    return 0
+
+
+def _run_model(kind: str, hidden: int, layers: int, quick: bool) -> None:
+    """Build one model and run every case on it."""
+    if kind == "llava":
+        model = tiny_llava_model(lm_hidden=hidden, lm_layers=layers)
+        lm, visual = model.hf.model.language_model, f"{model.image_tokens()} image tokens"
+    else:
+        model = tiny_model("vicuna", lm_hidden=hidden, lm_layers=layers, num_query_tokens=32)
+        lm, visual = model.lm, "32 query tokens"
+    params = sum(p.numel() for p in lm.parameters()) / 1e6
+    print(f"model ({kind}): LLaMA {layers} layers x {hidden} hidden ({params:.1f}M LM params), "
+          f"{visual}, torch threads {torch.get_num_threads()}, cpu")
+    for case in QUICK if quick else CASES:
         r = run_case(model, case)
         note = (f", timed on {case.naive_candidates} candidates x{r['scale']:g}"
                 if r["scale"] != 1 else "")
         print(f"{case.name}: {case.candidates} candidates of {case.cand_tokens[0]}-"
-              f"{case.cand_tokens[1]} tokens, {case.frames} frame(s) x 32 queries, "
+              f"{case.cand_tokens[1]} tokens, {case.frames} frame(s) x {visual}, "
               f"{case.prompt_tokens}-token prompt")
         print(f"  ibench rank    {r['ours'] * 1000:9.1f} ms/sample (batch of {case.samples})")
         print(f"  ibench rank    {r['bracket'] * 1000:9.1f} ms/sample (batch of 1, around the "
@@ -171,7 +216,6 @@ def main(argv: list[str] | None = None) -> int:
               f"sample(s){note})")
         print(f"  speed-up       {r['ratio']:9.1f}x  (naive / batch-of-1 ibench; "
               f"max |score diff| {r['diff']:.1e})")
-    return 0
 
 
 if __name__ == "__main__":

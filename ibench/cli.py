@@ -410,7 +410,7 @@ def models_list(as_json: bool) -> None:
 
 
 @models.command("make-tiny")
-@click.argument("kind", type=click.Choice(["t5", "vicuna"]))
+@click.argument("kind", type=click.Choice(["t5", "vicuna", "llava", "qwen2vl"]))
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--seed", type=int, default=0, show_default=True)
 def models_make_tiny(kind: str, directory: Path, seed: int) -> None:

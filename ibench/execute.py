@@ -365,6 +365,13 @@ class TaskRunner:
         return [out for item in items for out in self._call_recovering([item])]
 
     def _record(self, item: Loaded, output: Any) -> dict[str, Any]:
+        record = self._outcome(item, output)
+        render = getattr(self.model, "rendered_prompt", None)
+        if callable(render):  # the exact text a chat-templated model was given (vlm.py)
+            record["model_prompt"] = render(item.request.prompt, len(item.frames or []) or 1)
+        return record
+
+    def _outcome(self, item: Loaded, output: Any) -> dict[str, Any]:
         if isinstance(output, Exception):
             kind = "out_of_memory" if is_out_of_memory(output) else "model_error"
             return failed_record(item.request, kind, f"{type(output).__name__}: {output}")

@@ -209,6 +209,10 @@ def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any],
     if gen:
         notes.append(f"{name}: decoding overridden with --gen-kwargs ({json.dumps(gen)}): not "
                      "comparable to the paper")
+    info = manifest.get("model_info") if isinstance(manifest.get("model_info"), dict) else {}
+    if info.get("protocol_differences"):  # another vision-language model (models/vlm.py)
+        notes.append(f"{name}: {info.get('family')}, not InstructBLIP (no paper row); its "
+                     f"protocol differs: {'; '.join(map(str, info['protocol_differences']))}")
     scored = [t for t in order if tasks.get(t, {}).get("value") is not None]
     if len(scored) < len(order) and label != "Table 3":
         notes.append(f"{name}: {len(scored)} of {len(order)} {label} tasks scored, so no "

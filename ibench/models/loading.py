@@ -1,4 +1,5 @@
-"""`load_model`: an alias, hub id or local directory -> a ready InstructBLIP-family model.
+"""`load_model`: an alias, hub id or local directory -> a ready InstructBLIP-family model, or
+another transformers vision-language model (vlm_loading.py).
 
 Hub checkpoints are read from the local Hugging Face cache first; a name not cached fails at
 once when offline (HF_HUB_OFFLINE=1), and after one quick download attempt otherwise, with a
@@ -13,11 +14,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ibench.models.base import ModelLoadError, default_device, resolve_dtype
 from ibench.models.instructblip import Family, InstructBlipFamilyModel
 from ibench.models.zoo import find_alias, list_aliases
+
+if TYPE_CHECKING:
+    from ibench.models.vlm import VisionLanguageModel
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken"]
@@ -91,7 +95,8 @@ def published_checkpoint(config: dict[str, Any], claimed: str | None) -> str | N
     """Which published checkpoint a local folder is a copy of: the one `--published-as` names
     (an alias or a hub id of the alias table), else the hub id its config.json records in
     `_name_or_path` when that is a known checkpoint; None when nothing says so."""
-    known = {a.hub_id: a for a in list_aliases() if a.hub_id}
+    known = {a.hub_id: a for a in list_aliases()
+             if a.hub_id and a.family in ("instructblip", "blip2")}
     if claimed is not None:
         alias = find_alias(claimed)
         hub_id = alias.hub_id if alias is not None else claimed
@@ -239,9 +244,10 @@ def load_model(
     revision: str | None = None,
     model_args: dict[str, Any] | None = None,
     published_as: str | None = None,
-) -> InstructBlipFamilyModel:
-    """Load an InstructBLIP / BLIP-2 model by alias, hub id (at `revision`) or local
-    directory, ready to run; `model_args` go to from_pretrained; `published_as` says which
+) -> InstructBlipFamilyModel | VisionLanguageModel:
+    """Load an InstructBLIP / BLIP-2 model, or another decoder-only vision-language model
+    transformers loads (vlm.py), by alias, hub id (at `revision`) or local directory, ready to
+    run; `model_args` go to from_pretrained; `published_as` says which
     published checkpoint a local copy is (found in its config.json when it records it)."""
     quiet_transformers()
     name = os.fspath(name)
@@ -251,10 +257,23 @@ def load_model(
     config = _read_config(source.path)
     model_type = config.get("model_type", "")
     if model_type not in _MODEL_TYPES:
-        raise ModelLoadError(
-            f"{source.path}: model_type {model_type!r} is not an InstructBLIP-family model "
-            f"(expected one of {', '.join(_MODEL_TYPES)})"
-        )
+        from ibench.models.vlm_loading import check_vlm_type, load_vlm
+
+        check_vlm_type(source.path, model_type, tuple(_MODEL_TYPES))
+        if not qformer_instruction:
+            raise ModelLoadError(f"--no-qformer-instruction: {name} ({model_type}) has no "
+                                 "Q-Former to take an instruction")
+        if published_as is not None:
+            raise ModelLoadError(f"--published-as {published_as}: {name} ({model_type}) is not "
+                                 "a checkpoint of the paper's table")
+        _check_weights(source.path, allow_pickle)
+        model = load_vlm(source.path, name=name, model_id=source.model_id,
+                         revision=source.revision, torch_dtype=torch_dtype, device=device,
+                         allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
+                         model_args=model_args)
+        model.load_args = {"model_args": dict(model_args or {}), "published_as": None,
+                           "requested_revision": revision}
+        return model
     _check_weights(source.path, allow_pickle)
     family = _MODEL_TYPES[model_type][1]
     published = published_checkpoint(config, published_as)

@@ -17,6 +17,11 @@ of two layouts:
   padding stays under a quarter of the fed tokens; pads come after the real tokens, so under
   the causal mask they change nothing before them.
 
+Other vision-language models (vlm.py) run their prefix themselves, image and prompt in one
+forward of the whole model (`decoder_state`), and their candidates through the same layouts,
+starting at the position after the prompt's (`PrefixState.next_position`: Qwen2-VL's M-RoPE
+gives an image fewer positions than tokens).
+
 Scores are summed token log-probabilities in fp32, no length normalisation.
 """
 
@@ -36,8 +41,9 @@ CUDA_BUDGET_SHARE = 0.4
 PAD_SLACK = 0.25  # padding allowed in an expanded chunk, as a share of its real (fed) tokens
 MIN_ROWS = 16  # rows an expanded chunk reaches before padding alone may close it
 MAX_PACKED_TOKENS = 4096  # fed tokens per packed forward at most (the mask is quadratic)
-# Decoder-only models whose positions come from position_ids alone (rotary), so packing is exact.
-PACKABLE_MODEL_TYPES = ("llama", "mistral", "qwen2")
+# Decoder-only models whose positions come from position_ids alone (rotary), so packing is exact
+# (Qwen2-VL's M-RoPE: a text token has the same position on its three axes).
+PACKABLE_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen2_vl_text", "qwen2_5_vl_text")
 
 
 class _FrozenPrefixLayer(DynamicLayer):
@@ -70,6 +76,9 @@ class PrefixState:
     self_kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer, (1, heads, len, head_dim)
     cross_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # encoder-decoder only
     encoder_states: torch.Tensor | None = None  # (1, len, d_model), encoder-decoder only
+    # The position of the first candidate token when it is not the prefix length: Qwen2-VL's
+    # M-RoPE gives an image fewer positions than tokens (its rope delta).
+    next_position: int | None = None
 
     @property
     def length(self) -> int:
@@ -121,6 +130,19 @@ def prefix_state(lm: torch.nn.Module, prefix_embeds: torch.Tensor) -> PrefixStat
     )
 
 
+def decoder_state(last_logits: torch.Tensor, cache: Cache, next_position: int | None = None
+                  ) -> PrefixState:
+    """The state a decoder-only prefix forward leaves (its last position's logits, its cache),
+    for models that run their prefix themselves (vlm.py: image and prompt in one forward)."""
+    return PrefixState(first_logprobs=last_logits.float().log_softmax(-1),
+                       self_kv=_layer_kv(cache), next_position=next_position)
+
+
+def _first_position(state: PrefixState) -> int:
+    """The position of a candidate's first token after the prefix."""
+    return state.length if state.next_position is None else state.next_position
+
+
 def packable(lm: torch.nn.Module) -> bool:
     """Whether the packed layout is exact for this LM (rotary positions, a 4D-mask attention)."""
     config = lm.config
@@ -146,7 +168,8 @@ def _score_packed(lm: torch.nn.Module, state: PrefixState, rows: list[list[int]]
     tokens = torch.tensor([t for f in fed for t in f], device=device)
     targets = torch.tensor([t for r in rows for t in r[1:]], device=device)
     segment = torch.tensor([k for k, f in enumerate(fed) for _ in f], device=device)
-    positions = torch.tensor([prefix_len + j for f in fed for j in range(len(f))], device=device)
+    start = _first_position(state)
+    positions = torch.tensor([start + j for f in fed for j in range(len(f))], device=device)
     own = (segment[:, None] == segment[None, :]) & (positions[:, None] >= positions[None, :])
     allowed = torch.cat([own.new_ones(len(tokens), prefix_len), own], dim=1)
     dtype = lm.get_input_embeddings().weight.dtype
@@ -202,7 +225,11 @@ def _chunk_logits(lm: torch.nn.Module, state: PrefixState, tokens: torch.Tensor)
     n = tokens.shape[0]
     key = _cache_kwarg(lm)
     if state.encoder_states is None:
-        out = lm(input_ids=tokens, use_cache=True, **{key: _expanded(state.self_kv, n)})
+        extra = {}
+        if state.next_position is not None:  # positions the LM cannot derive from the cache
+            extra["position_ids"] = (state.next_position + torch.arange(
+                tokens.shape[1], device=tokens.device)).expand(n, -1)
+        out = lm(input_ids=tokens, use_cache=True, **{key: _expanded(state.self_kv, n)}, **extra)
         return out.logits
     cache = EncoderDecoderCache(_expanded(state.self_kv, n), _expanded(state.cross_kv, n))
     encoder = BaseModelOutput(last_hidden_state=state.encoder_states.expand(n, -1, -1))

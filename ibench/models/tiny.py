@@ -1,4 +1,5 @@
-"""Tiny random-weight InstructBLIP checkpoints, built locally for fast offline tests and demos.
+"""Tiny random-weight InstructBLIP checkpoints, built locally for fast offline tests and demos
+(and, through tiny_vlm.py, LLaVA-style and Qwen2-VL-style ones, cached the same way).
 
 `make_tiny` writes a real `InstructBlipForConditionalGeneration` checkpoint (vision encoder,
 instruction-aware Q-Former, query tokens, language projection, and a FlanT5-style T5 or a
@@ -16,7 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-TinyKind = Literal["t5", "vicuna"]
+TinyKind = Literal["t5", "vicuna", "llava", "qwen2vl"]
+TINY_KINDS: tuple[str, ...] = ("t5", "vicuna", "llava", "qwen2vl")
+VLM_KINDS = ("llava", "qwen2vl")  # other vision-language models (tiny_vlm.py)
 
 # Bump when the recipe changes: cached tiny checkpoints with another version are rebuilt.
 TINY_RECIPE_VERSION = 2
@@ -294,10 +297,17 @@ def tiny_model(kind: TinyKind, seed: int = 0, **sizes: int):
 
 
 def make_tiny(kind: TinyKind, out_dir: str | Path, seed: int = 0) -> Path:
-    """Write a tiny random-weight InstructBLIP checkpoint + processor to out_dir; returns it."""
+    """Write a tiny random-weight checkpoint + processor to out_dir (InstructBLIP, or a
+    LLaVA-style / Qwen2-VL-style model, tiny_vlm.py); returns it."""
+    out = Path(out_dir)
+    if kind in VLM_KINDS:
+        from ibench.models.tiny_vlm import write_tiny_vlm
+
+        out.mkdir(parents=True, exist_ok=True)
+        write_tiny_vlm(kind, out, seed)  # type: ignore[arg-type]
+        return _finish(out, kind, seed)
     from transformers import InstructBlipProcessor
 
-    out = Path(out_dir)
     model, image_processor, lm_tok, qformer_tok = build_tiny(kind, seed)
     out.mkdir(parents=True, exist_ok=True)
     if kind == "vicuna":
@@ -312,6 +322,11 @@ def make_tiny(kind: TinyKind, out_dir: str | Path, seed: int = 0) -> Path:
         num_query_tokens=model.config.num_query_tokens,
     )
     processor.save_pretrained(out)
+    return _finish(out, kind, seed)
+
+
+def _finish(out: Path, kind: TinyKind, seed: int) -> Path:
+    """Check the checkpoint was written, then mark it as this recipe's."""
     missing = [name for name in _REQUIRED if not (out / name).is_file()]
     if missing:  # transformers writes weights on distributed rank 0 only
         raise RuntimeError(f"{out}: save_pretrained wrote no {', '.join(missing)} (is this a "

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-Family = Literal["instructblip", "blip2"]
-LlmKind = Literal["flan-t5", "vicuna"]
+Family = Literal["instructblip", "blip2", "llava", "qwen2_vl"]
+LlmKind = Literal["flan-t5", "vicuna", "llama", "qwen2"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ModelAlias:
     architecture: Literal["encoder-decoder", "decoder-only"]
     resolves_to: str
     description: str
-    tiny: Literal["t5", "vicuna"] | None = None
+    tiny: Literal["t5", "vicuna", "llava", "qwen2vl"] | None = None
 
     def as_dict(self) -> dict[str, str | None]:
         """A plain dict, for tables and JSON."""
@@ -57,6 +57,20 @@ ALIASES: tuple[ModelAlias, ...] = (
                "built locally into $IBENCH_CACHE/tiny-vicuna (default ~/.cache/ibench)",
                "tiny random-weight InstructBLIP with a LLaMA LM, for tests and demos",
                tiny="vicuna"),
+    # Other vision-language models, run on the same protocol through vlm.py (any checkpoint
+    # AutoModelForImageTextToText loads works by hub id or folder; these are short names).
+    _hub("llava-1.5-7b", "llava-hf/llava-1.5-7b-hf", "llava", "vicuna",
+         "LLaVA-1.5, Vicuna-7B v1.5 LLM (not InstructBLIP: no paper row)"),
+    _hub("qwen2-vl-2b", "Qwen/Qwen2-VL-2B-Instruct", "qwen2_vl", "qwen2",
+         "Qwen2-VL-2B-Instruct (not InstructBLIP: no paper row)"),
+    ModelAlias("tiny-llava", None, "llava", "llama", "decoder-only",
+               "built locally into $IBENCH_CACHE/tiny-llava (default ~/.cache/ibench)",
+               "tiny random-weight LLaVA-1.5-style model (CLIP ViT, LLaMA), for tests and demos",
+               tiny="llava"),
+    ModelAlias("tiny-qwen2vl", None, "qwen2_vl", "qwen2", "decoder-only",
+               "built locally into $IBENCH_CACHE/tiny-qwen2vl (default ~/.cache/ibench)",
+               "tiny random-weight Qwen2-VL-style model (M-RoPE), for tests and demos",
+               tiny="qwen2vl"),
 )
 
 

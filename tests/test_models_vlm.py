@@ -1,0 +1,212 @@
+"""Other transformers vision-language models (models/vlm.py) on ibench's protocol.
+
+The reference scores are the HF model's own full forward, one per (sample, candidate), over
+the prompt text written out here by hand (the publishers' chat templates), the processor's
+image tokens and the candidate's tokens; the greedy reference is a hand-written argmax loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import models_fixtures  # noqa: F401 - sets HF_HUB_OFFLINE before transformers loads
+import pytest
+import torch
+from cli_helpers import run_cli
+from models_fixtures import images
+
+from ibench.records import GenerationSettings, ModelInput
+
+PROMPTS = ("Question: what is this? Short answer:",
+           'Based on the image, is this statement true or false? "a dog on a bed" Answer:')
+CANDIDATES = ("yes", "a red bus", "skateboarding on the sidewalk", "no", "two cats")
+_MEMO: dict[str, object] = {}
+
+
+@pytest.fixture(scope="module")
+def vlms(ibench_cache) -> dict[str, object]:
+    """The tiny LLaVA-style and Qwen2-VL-style models, built into the session's cache (where
+    the tiny-llava alias finds it) and loaded through ibench (fp32, CPU)."""
+    from ibench.models import load_model
+    from ibench.models.tiny import ensure_tiny
+
+    if not _MEMO:
+        _MEMO.update({kind: load_model(str(ensure_tiny(kind)), device="cpu")
+                      for kind in ("llava", "qwen2vl")})
+    return _MEMO
+
+
+def llava_text(prompt: str, frames: int = 1) -> str:
+    """llava-hf/llava-1.5-7b-hf's chat template, rendered by hand."""
+    return "USER: " + "<image>\n" * frames + prompt + " ASSISTANT:"
+
+
+def qwen_text(prompt: str, frames: int = 1) -> str:
+    """Qwen2-VL-Instruct's chat template, rendered by hand."""
+    return ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+            + "<|vision_start|><|image_pad|><|vision_end|>" * frames + prompt
+            + "<|im_end|>\n<|im_start|>assistant\n")
+
+
+@torch.no_grad()
+def naive(model, text: str, frames, candidates) -> list[float]:
+    """Summed log-likelihood of each candidate by one full forward of the HF model."""
+    enc = model.processor(text=[text], images=list(frames), return_tensors="pt")
+    out = []
+    for cand in candidates:
+        ids = model.processor.tokenizer(cand, add_special_tokens=False)["input_ids"]
+        extra = {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask",
+                                                           "mm_token_type_ids")}
+        if "mm_token_type_ids" in enc:  # Qwen2-VL: text tokens are type 0
+            extra["mm_token_type_ids"] = torch.cat(
+                [enc["mm_token_type_ids"], torch.zeros(1, len(ids), dtype=torch.long)], 1)
+        full = torch.cat([enc["input_ids"], torch.tensor([ids])], 1)
+        logp = model.hf(input_ids=full, **extra).logits[0].double().log_softmax(-1)
+        start = enc["input_ids"].shape[1] - 1
+        out.append(sum(logp[start + j, t].item() for j, t in enumerate(ids)))
+    return out
+
+
+@pytest.mark.parametrize("kind, text", [("llava", llava_text), ("qwen2vl", qwen_text)])
+def test_rank_equals_a_full_forward_per_candidate(vlms, kind, text):
+    model = vlms[kind]
+    pics = images(3, seed=4)
+    inputs = [ModelInput(PROMPTS[0], [pics[0]], CANDIDATES),
+              ModelInput(PROMPTS[1], [pics[1]], CANDIDATES[:3]),
+              ModelInput(PROMPTS[0], pics, CANDIDATES[2:])]  # a video: frames as images
+    expected = [naive(model, text(item.prompt, len(item.frames)), item.frames, item.candidates)
+                for item in inputs]
+    for chunk in (None, 1, 2):
+        got = model.rank(inputs, chunk_size=chunk)
+        for g, e in zip(got, expected, strict=True):
+            assert g == pytest.approx(e, abs=1e-4)
+    assert model.rendered_prompt(PROMPTS[0], 3) == text(PROMPTS[0], 3)
+
+
+def test_both_candidate_layouts_agree_with_the_reference(vlms):
+    from ibench.models.scoring import score_candidates
+
+    for kind, text in (("llava", llava_text), ("qwen2vl", qwen_text)):
+        model = vlms[kind]
+        item = ModelInput(PROMPTS[1], images(1, seed=9), CANDIDATES)
+        expected = naive(model, text(item.prompt), item.frames, CANDIDATES)
+        ids = [model.candidate_ids(c) for c in CANDIDATES]
+        for packed in (True, False):
+            state = model.prefix(item)
+            got = score_candidates(model.text_lm, state, ids, None, 0, packed=packed)
+            assert got == pytest.approx(expected, abs=1e-4)
+
+
+@torch.no_grad()
+def test_generate_is_greedy_argmax_and_batch_invariant(vlms):
+    model = vlms["llava"]
+    pics = images(3, seed=2)
+    inputs = [ModelInput(p, [im]) for p, im in zip((*PROMPTS, "A photo of"), pics, strict=True)]
+    greedy = GenerationSettings(num_beams=1, max_new_tokens=4, min_new_tokens=1)
+    stop = model.processor.tokenizer.eos_token_id
+    for item, answer in zip(inputs, model.generate(inputs, greedy), strict=True):
+        enc = model.processor(text=[llava_text(item.prompt)], images=item.frames,
+                              return_tensors="pt")
+        ids = enc["input_ids"]
+        for step in range(4):
+            logits = model.hf(input_ids=ids, pixel_values=enc["pixel_values"]).logits[0, -1]
+            if step == 0:
+                logits[stop] = -float("inf")  # min_new_tokens=1
+            token = int(logits.argmax())
+            if token == stop:
+                break
+            ids = torch.cat([ids, torch.tensor([[token]])], 1)
+        new = ids[0, enc["input_ids"].shape[1]:]
+        assert answer == model.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
+    beams = GenerationSettings(num_beams=3, max_new_tokens=6, repetition_penalty=1.5)
+    assert model.generate(inputs, beams) == [model.generate([i], beams)[0] for i in inputs]
+
+
+def test_identity_follows_the_published_configs(vlms):
+    llava, qwen = vlms["llava"], vlms["qwen2vl"]
+    cfg, tok = llava.hf.config, llava.tokenizer
+    # llava-1.5-7b-hf: <image> = 32000 and <pad> = 32001, the two ids after LLaMA's 32,000
+    assert cfg.image_token_index == tok.convert_tokens_to_ids("<image>") == 1000
+    assert cfg.pad_token_id == tok.convert_tokens_to_ids("<pad>") == 1001
+    assert (cfg.vision_feature_layer, cfg.vision_feature_select_strategy) == (-2, "default")
+    assert cfg.vision_config.patch_size == 14 and tok("a")["input_ids"][0] == 1  # <s>
+    info = llava.info()
+    assert info["family"] == "llava" and info["image_tokens_336px"] == (56 // 14) ** 2
+    assert info["processor"]["processor_patch_size"] == 14
+    assert info["processor"]["processor_num_additional_image_tokens"] == 1
+    template = llava.processor.chat_template
+    assert info["chat_template_sha256"] == hashlib.sha256(template.encode()).hexdigest()
+    # Qwen2-VL-2B-Instruct: <|endoftext|> = 151643 starts the added tokens; vision_start is 9
+    # after it, image_pad 12, video_pad 13
+    q = qwen.hf.config
+    first = qwen.tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    assert (q.vision_start_token_id - first, q.image_token_id - first,
+            q.video_token_id - first) == (9, 12, 13)
+    assert q.vision_config.spatial_merge_size == 2 and q.vision_config.temporal_patch_size == 2
+    assert qwen.info()["family"] == "qwen2_vl" and qwen.info()["video_input"] == (
+        "video" if getattr(qwen.processor, "video_processor", None) else "frames as images")
+
+
+def test_eval_tiny_llava_held_out_beside_the_paper(capsys, vlms, tmp_path, monkeypatch):
+    monkeypatch.delenv("IBENCH_DATA_ROOT", raising=False)
+    code, out, err = run_cli(capsys, "eval", "--model", "tiny-llava", "--split", "held-out",
+                             "--output", str(tmp_path), "--run-name", "llava")
+    assert code == 0, err
+    run = tmp_path / "llava"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert len([t for t, e in metrics["tasks"].items() if "value" in e]) == 13
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["model_info"]["family"] == "llava"
+    assert manifest["model_info"]["chat_template_sha256"]
+    line = json.loads((run / "predictions" / "gqa.jsonl").read_text().splitlines()[0])
+    assert line["model_prompt"] == llava_text(line["prompt"])
+    video = json.loads((run / "predictions" / "msvd_qa.jsonl").read_text().splitlines()[0])
+    assert video["model_prompt"] == llava_text(video["prompt"], len(video["frames"]))
+    code, board, _ = run_cli(capsys, "leaderboard", str(run), "--format", "md")
+    assert code == 0 and "InstructBLIP (Vicuna-7B)" in board and "llava (tiny-llava" in board
+    assert "difference to" not in board and "not InstructBLIP (no paper row)" in board
+    assert "chat template" in board and "image tokens" in board
+
+
+def test_make_tiny_llava(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "models", "make-tiny", "llava", str(tmp_path / "l"))
+    assert code == 0, err
+    config = json.loads((tmp_path / "l" / "config.json").read_text())
+    assert config["model_type"] == "llava" and config["image_token_index"] == 1000
+
+
+def _checkpoint(root: Path, config: dict, weights: bool = True) -> Path:
+    root.mkdir()
+    (root / "config.json").write_text(json.dumps(config))
+    if weights:
+        (root / "model.safetensors").write_bytes(b"")
+    return root
+
+
+@pytest.mark.parametrize("config, says", [
+    ({"model_type": "no-such-vlm"}, "model_type 'no-such-vlm' is not a model transformers"),
+    ({"model_type": "bert"}, "model_type 'bert' has no image-text-to-text class"),
+    ({"model_type": "pix2struct"}, "pix2struct is an encoder-decoder model"),
+])
+def test_a_model_ibench_cannot_drive_is_one_line(capsys, tmp_path, config, says):
+    path = _checkpoint(tmp_path / "m", config)
+    code, out, err = run_cli(capsys, "eval", "--model", str(path), "--tasks", "gqa",
+                             "--data-root", str(tmp_path), "--output", str(tmp_path / "runs"))
+    assert code == 1 and says in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+
+
+def test_a_processor_ibench_cannot_build_is_one_line(capsys, vlms, tmp_path):
+    from ibench.models.tiny import ensure_tiny
+
+    path = tmp_path / "no-tokenizer"
+    path.mkdir()
+    for item in ensure_tiny("llava").iterdir():
+        if not item.name.startswith("tokenizer"):
+            (path / item.name).write_bytes(item.read_bytes())
+    code, _, err = run_cli(capsys, "eval", "--model", str(path), "--tasks", "gqa",
+                           "--data-root", str(tmp_path), "--output", str(tmp_path / "runs"))
+    assert code == 1 and "cannot build the processor" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
