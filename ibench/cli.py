@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from ibench import __version__
 from ibench.display import console, print_json, print_table
@@ -15,6 +16,7 @@ from ibench.mixture import load_sizes, sqrt_mixture, task_sizes
 from ibench.names import UnknownNameError, resolve_name
 from ibench.prompts import task_family, zero_shot_template
 from ibench.report import Board, boards_for, render_board
+from ibench.safetext import terminal
 from ibench.tasks import decoding_rows, layout_rows, load_tasks, select_tasks
 from ibench.templates import load_families, render
 
@@ -112,7 +114,8 @@ def tasks_show(name: str, as_json: bool) -> None:
         print_json(record)
         return
     out = console()
-    out.print(f"[bold]{task.id}[/bold]: {task.title}  ({task.split}, {task.category})")
+    out.print(Text.assemble((task.id, "bold"), f": {task.title}  ({task.split}, "
+                                              f"{task.category})"))
     media = task.media + (f", {task.frames} frames" if task.frames else "")
     lines = [
         ("media", media),
@@ -598,9 +601,19 @@ def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool, which:
     """Runs beside the paper's Table 1 (held-out datasets in the paper's order, and average)."""
     [board] = boards_for(list(runs), which, include_reference=not no_reference)
     if fmt != "table":
-        click.echo(render_board(board, fmt), nl=False)
+        _write_data(render_board(board, fmt))
         return
     _print_board(board)
+
+
+def _write_data(text: str) -> None:
+    """md/csv/json/latex output: exactly as rendered for a program reading it (csv and json
+    round-trip), with control characters made visible when a person's terminal shows it."""
+    from ibench.safetext import visible
+
+    if sys.stdout.isatty():
+        text = "\n".join(visible(line) for line in text.split("\n"))
+    sys.stdout.write(text)
 
 
 def _print_board(board: Board) -> None:
@@ -630,7 +643,7 @@ def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
     if as_json:
         fmt = "json"
     if fmt != "table":
-        click.echo(render_comparison(result, fmt), nl=False)
+        _write_data(render_comparison(result, fmt))
         return
     print_table(
         f"B - A  (A = {run_a}, B = {run_b}); paired bootstrap, {resamples} resamples",
@@ -639,7 +652,8 @@ def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
         print_table("Settings that differ", ["setting", "A", "B"],
                     [[k, str(a), str(b)] for k, a, b in result.manifest_diff])
     for warning in result.warnings:
-        console(stderr=True).print(f"[yellow]warning:[/yellow] {warning}")
+        console(stderr=True).print(Text.assemble(("warning:", "yellow"), " ",
+                                                 terminal(warning)))
 
 
 @cli.command("report")

@@ -10,13 +10,26 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from ibench.safetext import terminal, visible
+
+
+class SafeConsole(Console):
+    """A rich console that prints every string as data: never parsed as markup, control
+    characters shown as escapes (ibench.safetext); styled output is built as rich Text."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        kwargs.setdefault("markup", False)
+        kwargs.setdefault("highlight", False)
+        super().print(*(terminal(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
 
 def console(stderr: bool = False) -> Console:
     """A rich console; plain (no colours, wide) when not writing to a terminal."""
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else int(os.environ.get("COLUMNS", "") or 200)
-    return Console(file=stream, soft_wrap=False, width=width)
+    return SafeConsole(file=stream, soft_wrap=False, width=width)
 
 
 def print_json(value: Any) -> None:
@@ -38,7 +51,8 @@ def print_table(
     whole table, it is printed in parts, each with the first column and as many of the others
     as fit, so that no number or other cell is folded (only the first column may wrap)."""
     out = out or console()
-    texts = [["" if v is None else str(v) for v in row] for row in rows]
+    texts = [["" if v is None else visible(v) for v in row] for row in rows]
+    columns = [visible(c) for c in columns]
     need = [max([len(str(c)), *(len(r[i]) for r in texts)]) + 3 for i, c in enumerate(columns)]
     # a column of prose (long texts with spaces) wraps at word boundaries instead
     prose = [any(len(r[i]) > PROSE and " " in r[i] for r in texts) for i in range(len(columns))]
@@ -57,16 +71,18 @@ def print_table(
         shown = [0, *part] if columns else []
         name = title if len(parts) == 1 or title is None else (
             f"{title} (part {k + 1} of {len(parts)})")
-        table = Table(title=name, caption=(caption or None) if k == len(parts) - 1 else None,
-                      show_lines=False)
+        note = caption if caption and k == len(parts) - 1 else None
+        table = Table(title=None if name is None else terminal(name),
+                      caption=None if note is None else terminal(note), show_lines=False)
         for i in shown:
+            header = Text(columns[i])
             if i == 0:
-                table.add_column(columns[0], overflow="fold",
+                table.add_column(header, overflow="fold",
                                  max_width=None if fits else LABEL_WIDTH)
             elif prose[i]:
-                table.add_column(columns[i], overflow="fold")
+                table.add_column(header, overflow="fold")
             else:
-                table.add_column(columns[i], no_wrap=True, min_width=need[i] - 3)
-        for row in texts:
-            table.add_row(*(row[i] for i in shown))
+                table.add_column(header, no_wrap=True, min_width=need[i] - 3)
+        for row in texts:  # cells are Text: a "[bold]" in a run name stays "[bold]"
+            table.add_row(*(Text(row[i]) for i in shown))
         out.print(table)

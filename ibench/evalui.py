@@ -38,8 +38,8 @@ class RichHooks(EvalHooks):
         if done:
             self.message(f"{task}: {done} requests already done, {total} to run")
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TaskProgressColumn(), TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+            TaskProgressColumn(), TextColumn("{task.fields[rate]}", markup=False),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
             console=self.err, transient=False,
         )

@@ -13,6 +13,7 @@ from typing import Any
 from ibench.metrics import MetricError, PairedComparison, paired_bootstrap, score
 from ibench.resources import resource_dir
 from ibench.results import RunDir, load_predictions, load_references, open_run, read_json
+from ibench.safetext import latex_cell, md_cell
 from ibench.scoring import REFERENCE_FIELDS, SCORED_FIELDS, TEXT_FIELDS, clusters_of
 from ibench.tasks import HELD_OUT_ORDER
 
@@ -290,18 +291,14 @@ def render_cells(header: list[str], cells: list[list[str]], fmt: str, notes: lis
         writer.writerow(header)
         writer.writerows(raw if raw is not None else cells)
         return out.getvalue()
-    if fmt == "md":
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in cells]
-        return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
+    if fmt == "md":  # every cell and note escaped: it stays in its cell of its row
+        lines = ["| " + " | ".join(md_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in cells]
+        return "\n".join(lines + [""] + [f"- {md_cell(n)}" for n in notes]) + "\n"
     if fmt == "latex":
-        def esc(text: str) -> str:
-            return text.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace(
-                "&", "\\&").replace("%", "\\%").replace("#", "\\#")
-
         lines = ["\\begin{tabular}{l" + "r" * (len(header) - 1) + "}", "\\toprule",
-                 " & ".join(esc(h) for h in header) + " \\\\", "\\midrule"]
-        lines += [" & ".join(esc(c) for c in row) + " \\\\" for row in cells]
+                 " & ".join(latex_cell(h) for h in header) + " \\\\", "\\midrule"]
+        lines += [" & ".join(latex_cell(c) for c in row) + " \\\\" for row in cells]
         lines += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -323,7 +320,7 @@ def render_comparison(result: Comparison, fmt: str) -> str:
     """`ibench compare` as md, csv, json or latex, like the leaderboard's formats; the notes
     are its warnings and the settings that differ."""
     if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+        return json.dumps(result.to_dict(), indent=2, default=str) + "\n"
     notes = [*result.warnings, *(f"setting {k} differs: A {a}, B {b}"
                                  for k, a, b in result.manifest_diff)]
     raw = [[r.task, r.result.metric, f"{r.template_a}/{r.template_b}", r.result.n,

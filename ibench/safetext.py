@@ -1,0 +1,53 @@
+"""Text from a user, a dataset or a run folder is data: how it is shown in each output.
+
+Every string that reaches a terminal, a markdown or a LaTeX table goes through one of these
+pure functions, so that no such string becomes markup (rich's `[link=...]`, markdown's `|`,
+HTML's `<script>`, LaTeX's `$`), a broken row, or a terminal escape sequence. Control
+characters (C0, DEL, C1: ESC among them) are never written: they are shown visibly as Python
+writes them (`\\x1b`), a line break as `\\n`. CSV and JSON need none of this: their writers
+quote, and the text round-trips exactly.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text: object) -> str:
+    """The text with every control character (line breaks and tabs included) shown as its
+    escape (`\\x1b`, `\\n`, `\\t`), so nothing reaches a terminal as a control sequence."""
+    def show(match: re.Match[str]) -> str:
+        char = match.group()
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{ord(char):02x}")
+
+    return _CONTROL.sub(show, str(text))
+
+
+def terminal(text: object, style: str = "") -> Text:
+    """A rich Text for the terminal: never parsed as markup, control characters visible."""
+    return Text(visible(text), style=style)
+
+
+_MD = {"|": "\\|", "<": "&lt;", ">": "&gt;", "&": "&amp;", "\\": "\\\\", "`": "\\`",
+       "[": "\\[", "]": "\\]"}
+
+
+def md_cell(text: object) -> str:
+    """A markdown table cell (or list item): `|`, HTML, code and link characters escaped,
+    control characters visible, so the text stays inside its one cell of its one row."""
+    return "".join(_MD.get(ch, ch) for ch in visible(text))
+
+
+_LATEX = {"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
+          "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
+          "<": "\\textless{}", ">": "\\textgreater{}"}
+
+
+def latex_cell(text: object) -> str:
+    """A LaTeX table cell: every special character escaped, control characters visible (as
+    escaped text), so the text is one cell of one row and is typeset as written."""
+    return "".join(_LATEX.get(ch, ch) for ch in visible(text))
