@@ -168,6 +168,34 @@ def load_predictions(run: RunDir, task: str, keys: tuple[str, ...] | None = None
     return out
 
 
+def compact_predictions(path: Path) -> int:
+    """Rewrite a prediction file with one line per (sample, template) when some occur twice
+    (e.g. two writers on one run before runs were locked), keeping the line load_predictions
+    keeps; atomic (temp file, fsync, rename). Returns how many lines were dropped."""
+    best: dict[tuple[str, str], tuple[int, str]] = {}
+    total = 0
+    for number, record in read_numbered_lines(path):
+        total += 1
+        key = (str(_field(record, "sample_id", path, number)),
+               str(_field(record, "template_id", path, number)))
+        status = str(_field(record, "status", path, number))
+        if status != "ok" and best.get(key, (0, ""))[1] == "ok":
+            continue
+        best[key] = (number, status)
+    if len(best) == total:
+        return 0
+    keep = {number for number, _ in best.values()}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with path.open("rb") as source, tmp.open("wb") as out:
+        for number, raw in enumerate(source, 1):
+            if number in keep:
+                out.write(raw)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    return total - len(keep)
+
+
 def load_references(run: RunDir, task: str, keys: tuple[str, ...] | None = None
                     ) -> dict[str, dict[str, Any]]:
     """Per-sample references stored with the run, keyed by sample id, in stored order (with

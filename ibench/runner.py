@@ -39,6 +39,7 @@ from ibench.results import (
     RunDir,
     RunError,
     append_lines,
+    compact_predictions,
     load_predictions,
     load_references,
     merge_parts,
@@ -507,6 +508,10 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions, families: dict[
     if group.rank == 0:
         for path in run.prediction_files(task.id):
             repair_torn_tail(path)
+            dropped = compact_predictions(path)
+            if dropped:
+                hooks.message(f"{task.id}: {dropped} duplicated prediction lines removed from "
+                              f"{path}")
         done = done_keys(run, task.id)
     done = group.broadcast(done)  # every process works from process 0's view of what is done
     done_requests = sum(1 for status in done.values() if status not in PLAN_FAILURES)

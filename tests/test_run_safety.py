@@ -246,3 +246,20 @@ def test_rerunning_a_complete_run_prints_its_results_without_loading_the_model(
     assert "is already complete with these settings" in " ".join(err.split())
     assert "Results:" in again and "gqa" in again and "━" not in err  # no progress bar
     assert (tmp_path / "done" / "manifest.json").read_text() == before  # nothing re-run
+
+
+def test_a_resume_removes_lines_duplicated_by_an_earlier_second_writer(
+        capsys, sample_pack, ibench_cache, tmp_path):
+    code, _, err = _eval(capsys, sample_pack, tmp_path, "dup")
+    assert code == 0, err
+    path = tmp_path / "dup" / "predictions" / "gqa.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines + lines[:3]))  # what two unlocked writers left
+    manifest = tmp_path / "dup" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["status"] = "interrupted"  # so that the command runs again instead of printing
+    manifest.write_text(json.dumps(data))
+    code, _, err = _eval(capsys, sample_pack, tmp_path, "dup")
+    assert code == 0, err
+    assert "3 duplicated prediction lines removed" in " ".join(err.split())
+    assert sorted(path.read_text().splitlines(keepends=True)) == sorted(lines)  # each once
