@@ -151,3 +151,26 @@ def test_the_manifest_records_vision_encoder_calls_per_task(capsys, sample_pack,
     distinct = {q["imageId"] for q in questions.values()}
     assert work["vision_encoder_calls"] == len(distinct)
     assert work["vision_encoder_calls"] + work["vision_encoder_reused"] == work["requests_run"]
+
+
+@pytest.mark.parametrize("kind", ["t5", "vicuna"])
+def test_scores_and_answers_do_not_depend_on_the_batch(tiny_models, kind):
+    from models_fixtures import CANDIDATES, PROMPTS
+
+    from ibench.records import GenerationSettings
+
+    model = tiny_models[kind]
+    pictures = images(16, seed=11)
+    inputs = [ModelInput(PROMPTS[i % len(PROMPTS)], [pictures[i]], candidates=CANDIDATES)
+              for i in range(16)]
+    alone = [model.rank([item])[0] for item in inputs]
+    settings = GenerationSettings(num_beams=3, max_new_tokens=6, min_new_tokens=1)
+    answers = [model.generate([item], settings)[0] for item in inputs]
+    for size in (3, 8, 16):  # and the batch compositions these sizes make
+        scores = [s for i in range(0, 16, size) for s in model.rank(inputs[i:i + size])]
+        worst = max(abs(a - b) for got, ref in zip(scores, alone, strict=True)
+                    for a, b in zip(got, ref, strict=True))
+        assert worst <= 1e-6, (size, worst)
+        texts = [t for i in range(0, 16, size)
+                 for t in model.generate(inputs[i:i + size], settings)]
+        assert texts == answers, size
