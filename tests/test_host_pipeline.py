@@ -174,3 +174,22 @@ def test_scores_and_answers_do_not_depend_on_the_batch(tiny_models, kind):
         texts = [t for i in range(0, 16, size)
                  for t in model.generate(inputs[i:i + size], settings)]
         assert texts == answers, size
+
+
+def test_a_candidate_list_is_tokenized_once(tiny_models):
+    from models_fixtures import CANDIDATES
+
+    model = tiny_models["vicuna"]
+    vocabulary = tuple(f"answer {k}" for k in range(300))
+    before = model.candidate_tokenizations
+    pictures = images(4, seed=2)
+    inputs = [ModelInput("Question: q? Short answer:", [p], candidates=vocabulary)
+              for p in pictures]
+    first = model.rank(inputs[:2])
+    second = model.rank(inputs[2:])
+    assert model.candidate_tokenizations - before == 1  # one list, 4 samples
+    assert model.candidate_token_ids(vocabulary) == [model.candidate_ids(c) for c in vocabulary]
+    alone = [model.rank([item])[0] for item in inputs]
+    assert first + second == alone
+    model.rank([ModelInput("x", [pictures[0]], candidates=(*CANDIDATES, "a new one"))])
+    assert model.candidate_tokenizations - before == 2  # another list

@@ -91,6 +91,8 @@ class InstructBlipFamilyModel:
         self._vision_cache: dict[str, torch.Tensor] = {}
         self.vision_calls = 0  # vision-encoder runs (one per media item not in the cache)
         self.vision_reused = 0  # media items whose encoder output came from the cache
+        self._candidate_cache: dict[tuple[str, ...], list[list[int]]] = {}
+        self.candidate_tokenizations = 0  # distinct candidate lists tokenized
 
     # ---- manifest -------------------------------------------------------------------------
 
@@ -364,6 +366,21 @@ class InstructBlipFamilyModel:
                 scores.append([])
                 continue
             state = prefix_state(self.lm, prefix)
-            ids = [self.candidate_ids(c) for c in item.candidates]
-            scores.append(score_candidates(self.lm, state, ids, chunk_size, pad_id))
+            scores.append(score_candidates(self.lm, state, self.candidate_token_ids(
+                item.candidates), chunk_size, pad_id))
         return scores
+
+    # Candidate lists tokenized once: a task's samples share one vocabulary (MSVD/MSRVTT's
+    # 1,000-1,500 answers) or a few short lists, so a small cache keyed by the list holds them.
+    CANDIDATE_CACHE_LISTS = 16
+
+    def candidate_token_ids(self, candidates: tuple[str, ...]) -> list[list[int]]:
+        """`candidate_ids` of every candidate, computed once per distinct candidate list."""
+        cache = self._candidate_cache
+        key = tuple(candidates)
+        if key not in cache:
+            cache[key] = [self.candidate_ids(c) for c in key]
+            self.candidate_tokenizations += 1
+            while len(cache) > self.CANDIDATE_CACHE_LISTS:
+                cache.pop(next(iter(cache)))
+        return cache[key]
