@@ -48,3 +48,8 @@ def test_rank_speed_quick(capsys):
     out = capsys.readouterr().out
     assert out.count("speed-up") == 4  # two cases, InstructBLIP and the LLaVA-style model
     assert "model (llava)" in out
+    # the two real baselines, for InstructBLIP, agreeing with ibench's scores
+    for name in ("LAVIS _predict_class", "lmms-eval loglikelihood"):
+        lines = [line for line in out.splitlines() if line.strip().startswith(name)]
+        assert len(lines) == 2 and all("faster" in line for line in lines)
+        assert all(float(line.rsplit(" ", 1)[-1].rstrip(")")) < 1e-4 for line in lines)
