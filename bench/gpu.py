@@ -7,8 +7,16 @@ a cheap normal fill), with locally built tokenizers, and runs them through the p
 - generate, short answer: 5 beams, 1-10 new tokens;
 - generate, caption: 5 beams, 10-80 new tokens, repetition penalty 1.5;
 - rank: 100 candidates of 3-12 tokens after a ~60-token prompt (Visual-Dialog-like);
+- rank: a 4-frame video and 1,500 candidates of 1-3 words (MSRVTT-QA-like: its vocabulary);
+- rank: 4 options of 1-3 words (ScienceQA / IconQA choices, the yes/no/true/false verbalizers);
 at increasing batch sizes, each section time-boxed, the whole run within --budget seconds
-(default 420). Random weights rarely emit EOS, so generation runs to max_new_tokens.
+(default 540). Random weights rarely emit EOS, so generation runs to max_new_tokens.
+
+Then a projection of the whole held-out suite for each model: per dataset, its requests (the
+evaluation split's size, one template) times the measured time per request of the workload
+that matches it (the best batch size measured), and the total. A projection, not a run: the
+workloads stand in for the datasets (iVQA's 4 frames are timed as one image, MSVD-QA's
+vocabulary as MSRVTT-QA's 1,500 answers), and real checkpoints stop at EOS sooner.
 
     python bench/gpu.py                 # on an H100/H200 (exits with a message without CUDA)
     python bench/gpu.py --smoke         # tiny shapes on CPU: checks the script end to end
@@ -137,11 +145,42 @@ def build_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype):
                                    build_qformer_tokenizer(), name=f"random-{kind}")
 
 
+WORDS = "yes no red blue two three dog cat man woman horse beach ocean hat brown".split()
+
+
+def vocabulary(n: int, seed: int = 0) -> tuple[str, ...]:
+    """n distinct answers of 1-3 words, the same tuple for every sample (a task vocabulary)."""
+    rng = random.Random(seed)
+    out: dict[str, None] = {}
+    while len(out) < n:
+        out[" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3)))] = None
+    return tuple(out)
+
+
+def make_video_inputs(model, n: int, frames: int, answers: tuple[str, ...], seed: int = 0
+                      ) -> list[ModelInput]:
+    """n videos of `frames` random frames, each ranking the same answer vocabulary."""
+    rs = np.random.RandomState(seed)
+    size = model.image_processor.size["height"]
+    prompt = "Question: what is the man doing with the horse? Short answer:"
+    return [ModelInput(prompt, [Image.fromarray((rs.rand(size, size, 3) * 255).astype("uint8"))
+                                for _ in range(frames)], answers) for _ in range(n)]
+
+
+def make_option_inputs(model, n: int, n_options: int, seed: int = 0) -> list[ModelInput]:
+    """n images, each with its own n_options options of 1-3 words (multiple choice)."""
+    rs, rng = np.random.RandomState(seed), random.Random(seed)
+    size = model.image_processor.size["height"]
+    return [ModelInput(PROMPT, [Image.fromarray((rs.rand(size, size, 3) * 255).astype("uint8"))],
+                       tuple(" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3)))
+                             for _ in range(n_options))) for _ in range(n)]
+
+
 def make_inputs(model, n: int, n_candidates: int, seed: int = 0) -> list[ModelInput]:
     """n inputs with random 224px frames and candidates of 3-12 tokens (varied lengths)."""
     rs, rng = np.random.RandomState(seed), random.Random(seed)
     size = model.image_processor.size["height"]
-    words = "yes no red blue two three dog cat man woman horse beach ocean hat brown".split()
+    words = WORDS
     inputs = []
     for _ in range(n):
         frame = Image.fromarray((rs.rand(size, size, 3) * 255).astype("uint8"))
@@ -182,9 +221,11 @@ def measure(run, inputs: list[ModelInput], batch: int, device: str, box_s: float
 
 
 def run_section(title: str, run, inputs, batches: list[int], device: str, box_s: float,
-                deadline: float, repeats: int = 4) -> None:
-    """One workload at increasing batch sizes, stopping at OOM, its time box or the deadline."""
+                deadline: float, repeats: int = 4) -> float | None:
+    """One workload at increasing batch sizes, stopping at OOM, its time box or the deadline;
+    the best seconds per request measured (None if no batch size ran)."""
     print(f"  {title}")
+    best = None
     section_end = min(deadline, time.monotonic() + box_s)
     for batch in batches:
         if time.monotonic() >= section_end:
@@ -200,11 +241,19 @@ def run_section(title: str, run, inputs, batches: list[int], device: str, box_s:
             break
         print(f"    batch {batch:>3}: {r['samples_per_s']:8.2f} samples/s  "
               f"{r['s_per_batch']:7.3f} s/batch  peak {r['peak_gib']:6.1f} GiB")
+        per_request = 1.0 / r["samples_per_s"]
+        best = per_request if best is None else min(best, per_request)
+    return best
+
+
+SECTIONS = 5  # workloads per model (time boxes)
+VIDEO_FRAMES = 4
+VOCABULARY = 1500
 
 
 def bench_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype, box_s: float,
-                deadline: float, smoke: bool) -> None:
-    """Build one model, run the three workloads, free it."""
+                deadline: float, smoke: bool) -> dict[str, float | None]:
+    """Build one model, run the workloads, free it: seconds per request by workload."""
     start = time.perf_counter()
     model = build_model(kind, shapes, device, dtype)
     _sync(device)
@@ -217,17 +266,65 @@ def bench_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype, box_
     caption = CAPTION[kind] if not smoke else GenerationSettings(2, 12, 10, 1.0, 1.5)
     short = SHORT[kind] if not smoke else GenerationSettings(2, 4, 1, 0.0, 1.0)
     repeats = 1 if smoke else 4
-    run_section("generate, short answer (max 10 new tokens)",
-                partial(model.generate, settings=short), inputs, gen_batches, device, box_s,
-                deadline, repeats)
-    run_section("generate, caption (10-80 new tokens)", partial(model.generate, settings=caption),
-                inputs, gen_batches, device, box_s, deadline, repeats)
-    run_section(f"rank, {len(inputs[0].candidates)} candidates of 3-12 words", model.rank,
-                inputs, rank_batches, device, box_s, deadline, repeats)
+    n_vocab = 40 if smoke else VOCABULARY
+    videos = make_video_inputs(model, max(rank_batches), VIDEO_FRAMES, vocabulary(n_vocab))
+    options = make_option_inputs(model, max(rank_batches), 4)
+    times = {
+        "short": run_section("generate, short answer (max 10 new tokens)",
+                             partial(model.generate, settings=short), inputs, gen_batches, device,
+                             box_s, deadline, repeats),
+        "caption": run_section("generate, caption (10-80 new tokens)",
+                               partial(model.generate, settings=caption), inputs, gen_batches,
+                               device, box_s, deadline, repeats),
+        "visdial": run_section(f"rank, {len(inputs[0].candidates)} candidates of 3-12 words",
+                               model.rank, inputs, rank_batches, device, box_s, deadline,
+                               repeats),
+        "vocabulary": run_section(f"rank, MSRVTT-like: {VIDEO_FRAMES} frames, {n_vocab} "
+                                  "answers of 1-3 words", model.rank, videos, rank_batches,
+                                  device, box_s, deadline, repeats),
+        "options": run_section("rank, 4 options of 1-3 words", model.rank, options,
+                               rank_batches, device, box_s, deadline, repeats),
+    }
     del model
     gc.collect()
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
+    return times
+
+
+def _workload(task) -> str:
+    """The measured workload that stands in for a held-out task."""
+    if task.mode == "generate":
+        long = task.generation_settings("decoder-only").max_new_tokens > 20
+        return "caption" if long else "short"
+    candidates = task.rank.candidates
+    return {"vocabulary": "vocabulary", "options": "visdial"}.get(candidates, "options")
+
+
+def held_out_plan() -> list[tuple[str, int, str]]:
+    """(task, requests, workload) for every held-out task: one request per evaluation sample
+    (the zero-shot template)."""
+    tasks = load_tasks()
+    return [(tid, int(t.eval_size), _workload(t)) for tid, t in sorted(tasks.items())
+            if t.split == "held-out"]
+
+
+def projection(name: str, times: dict[str, float | None]) -> str:
+    """The held-out suite's projected time for one model: requests x s/request per task."""
+    lines = [f"held-out projection, {name} (requests x best measured s/request):"]
+    total, missing = 0.0, []
+    for tid, requests, workload in held_out_plan():
+        per = times.get(workload)
+        if per is None:
+            missing.append(tid)
+            lines.append(f"  {tid:14s} {requests:>7,} requests  {workload:10s}  not measured")
+            continue
+        total += requests * per
+        lines.append(f"  {tid:14s} {requests:>7,} requests  {workload:10s} "
+                     f"{per * 1000:8.1f} ms/request  {requests * per / 3600:7.2f} h")
+    note = f" (without {', '.join(missing)})" if missing else ""
+    lines.append(f"  total {total / 3600:.2f} h on one device{note}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny shapes on CPU")
     parser.add_argument("--models", default="vicuna,t5", help="comma list of vicuna, t5")
-    parser.add_argument("--budget", type=float, default=420.0, help="whole-run seconds")
+    parser.add_argument("--budget", type=float, default=540.0, help="whole-run seconds")
     args = parser.parse_args(argv)
     if args.smoke:
         device, dtype, shapes, box = "cpu", torch.float32, SMOKE, 5.0
@@ -244,15 +341,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     else:
         device, dtype, shapes = "cuda", torch.bfloat16, REAL
-        box = args.budget / 7  # 3 sections per model, 2 models, model builds
+        box = args.budget / (2 * SECTIONS + 2)  # the sections of 2 models, model builds
         torch.backends.cuda.matmul.allow_tf32 = True
         print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
     deadline = time.monotonic() + args.budget
+    measured = {}
     for kind in [k.strip() for k in args.models.split(",") if k.strip()]:
         if time.monotonic() >= deadline:
             print(f"{kind}: skipped (run budget reached)")
             continue
-        bench_model(kind, shapes, device, dtype, box, deadline, args.smoke)
+        measured[kind] = bench_model(kind, shapes, device, dtype, box, deadline, args.smoke)
+    names = {"vicuna": "Vicuna-7B", "t5": "FlanT5-XL"}
+    for kind, times in measured.items():
+        name = names.get(kind, kind) + (" (smoke shapes, CPU)" if args.smoke else "")
+        print(projection(name, times))
     return 0
 
 

@@ -9,12 +9,14 @@ when it would be slow (its per-sample time is then scaled up, and said so). For 
 InstructBLIP model two real baselines follow, timed the same way: LAVIS's `_predict_class`
 (image once, the candidates' full forwards batched in n_segments=1 right-padded batches) and
 lmms-eval's loglikelihood requests (image and full forward again per candidate, batch 1).
+Each case also prints the tokens ibench feeds per question through its candidate trie, and
+how many a flat layout would feed (every candidate's tokens but its last).
 
 Then the same on a random LLaVA-1.5-style model (tiny CLIP ViT, 16 image tokens per image, the
 same LLaMA): ibench's side is models/vlm.py's `rank`, the naive side one full HF forward per
 candidate over [chat-templated prompt with image tokens, candidate], vision tower included.
 
-    python bench/rank_speed.py            # the two cases below, under a minute, 1 thread
+    python bench/rank_speed.py            # the two cases below, about 2 minutes, 1 thread
     python bench/rank_speed.py --threads 2
     python bench/rank_speed.py --quick    # a seconds-long smoke run (used by the tests)
     python bench/rank_speed.py --model llava   # only the LLaVA-style model
@@ -40,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ibench.models.tiny import _corpus_lines, tiny_model  # noqa: E402
 from ibench.models.tiny_vlm import tiny_llava_model  # noqa: E402
+from ibench.models.trie import plan_candidates  # noqa: E402
 from ibench.records import ModelInput  # noqa: E402
 
 
@@ -233,8 +236,26 @@ def run_case(model, case: Case) -> dict[str, float]:
     scale = case.candidates / case.naive_candidates
     naive = t_naive / case.naive_samples * scale
     bracket = t_bracket / (2 * case.naive_samples)
+    plans = [plan_candidates([model.candidate_ids(c) for c in x.candidates]) for x in inputs]
     return {"ours": t_ours / len(inputs), "bracket": bracket, "naive": naive,
-            "ratio": naive / bracket, "scale": scale, "diff": diff}
+            "ratio": naive / bracket, "scale": scale, "diff": diff,
+            "fed": sum(p.fed_tokens for p in plans) / len(plans),
+            "flat": sum(p.flat_tokens for p in plans) / len(plans)}
+
+
+BATCHING = Case("options-like", 16, 1, 30, 4, (1, 3), 0, 4)
+
+
+def batch_ratio(model, case: Case, rounds: int = 3) -> float:
+    """Throughput of one rank call over case.samples inputs against one call per input, the
+    two timed in alternation (rounds each)."""
+    inputs = make_inputs(model, case, seed=3)
+    model.rank(inputs)  # warm-up
+    batched = single = 0.0
+    for _ in range(rounds):
+        batched += _timed(lambda: model.rank(inputs))[1]
+        single += _timed(lambda: [model.rank([x]) for x in inputs])[1]
+    return single / batched
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,14 +296,23 @@ def _run_model(kind: str, hidden: int, layers: int, quick: bool) -> None:
         print(f"  ibench rank    {r['ours'] * 1000:9.1f} ms/sample (batch of {case.samples})")
         print(f"  ibench rank    {r['bracket'] * 1000:9.1f} ms/sample (batch of 1, around the "
               f"naive runs)")
-        print(f"  naive forward  {r['naive'] * 1000:9.1f} ms/sample ({case.naive_samples} "
+        print(f"  tokens fed     {r['fed']:9.0f} per question through the trie "
+              f"({r['flat']:.0f} without it)")
+        naive = ("whole model per candidate, batch 1 (lmms-eval's way)" if kind == "llava"
+                 else "LM per candidate, batch 1, visual prefix given")
+        print(f"  {naive}: {r['naive'] * 1000:.1f} ms/sample ({case.naive_samples} "
               f"sample(s){note})")
-        print(f"  speed-up       {r['ratio']:9.1f}x  (naive / batch-of-1 ibench; "
+        print(f"  speed-up       {r['ratio']:9.1f}x  (that / batch-of-1 ibench; "
               f"max |score diff| {r['diff']:.1e})")
         if kind == "vicuna":  # the harnesses' own ways, named for what they are
             for name, (ms, ratio, diff) in baselines(model, case).items():
                 print(f"  {name:24s} {ms:9.1f} ms/sample: ibench is {ratio:.1f}x faster "
                       f"(max |score diff| {diff:.1e})")
+    if kind == "vicuna":
+        case = BATCHING if not quick else Case("options-like", 4, 1, 12, 4, (1, 3), 0, 4)
+        print(f"{case.name}: {case.samples} samples, {case.candidates} candidates of "
+              f"{case.cand_tokens[0]}-{case.cand_tokens[1]} tokens: one rank call over all of "
+              f"them has {batch_ratio(model, case):.2f}x the throughput of one call per sample")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ token embeddings follow them. This is the layout of LAVIS and of the HF processo
 encoder input).
 
 Padding (the issue asked for right padding for both; what matters is batch-size invariance):
-- rank: no padding across samples at all. The visual part is batched, but each sample's
-  prefix runs alone and its candidates are packed end to end after it (decoder-only LLaMA) or
-  right-padded among themselves (T5), see scoring.py, so a score never depends on the other
+- rank: each sample's prefix runs alone; the candidates of all samples then go through the
+  LM together, a sample's trie chunk per row (right-padded), each row attending to its own
+  prefix and tokens only (scoring.py, rowattn.py), so a score never depends on the other
   samples of the batch.
 - generate, encoder-decoder: right padding of the encoder input with its attention mask (as
   LAVIS); T5's relative positions make masked right pads invisible.
@@ -32,7 +32,8 @@ from typing import Any, Literal
 import torch
 
 from ibench.models.base import dtype_name
-from ibench.models.scoring import prefix_state, score_candidates
+from ibench.models.beams import cache_kwargs, prefill_for_beams
+from ibench.models.scoring import cached_plan, prefix_state, score_batch
 from ibench.records import Architecture, GenerationSettings, ModelInput
 
 QFORMER_MAX_TOKENS = 128
@@ -324,12 +325,17 @@ class InstructBlipFamilyModel:
 
     @torch.no_grad()
     def generate(self, inputs: Sequence[ModelInput], settings: GenerationSettings) -> list[str]:
-        """Beam-search an answer per input; the same outputs whatever the batch size."""
+        """Beam-search an answer per input; the same outputs whatever the batch size. For
+        decoder-only models the prompt is prefilled once, not once per beam (beams.py)."""
         if not inputs:
             return []
         embeds, mask = self._pad_batch(self.prefix_embeds(inputs))
+        cache = None
+        if self.architecture == "decoder-only":
+            cache = prefill_for_beams(self.lm, embeds, mask, settings.num_beams)
         out = self.lm.generate(
             inputs_embeds=embeds, attention_mask=mask, do_sample=False,
+            **cache_kwargs(self.lm, cache),
             num_beams=settings.num_beams, num_return_sequences=1,
             max_new_tokens=settings.max_new_tokens, min_new_tokens=settings.min_new_tokens,
             length_penalty=settings.length_penalty, repetition_penalty=1.0,
@@ -356,19 +362,18 @@ class InstructBlipFamilyModel:
     def rank(
         self, inputs: Sequence[ModelInput], chunk_size: int | None = None
     ) -> list[list[float]]:
-        """Summed log-likelihood of each input's candidates; prefix run once per input."""
-        if not inputs:
-            return []
+        """Summed log-likelihood of each input's candidates: the prefix run once per input
+        (alone), then the candidates of all inputs through the LM together, each input's
+        through its own candidate list's trie (planned once per list), so its scores are the
+        same whatever else is in the batch."""
+        ranked = [item for item in inputs if item.candidates]
+        if not ranked:
+            return [[] for _ in inputs]
         pad_id = self._pad_id()  # fed after a candidate's last token: any valid id does
-        scores = []
-        for item, prefix in zip(inputs, self.prefix_embeds(inputs), strict=True):
-            if not item.candidates:
-                scores.append([])
-                continue
-            state = prefix_state(self.lm, prefix)
-            scores.append(score_candidates(self.lm, state, self.candidate_token_ids(
-                item.candidates), chunk_size, pad_id))
-        return scores
+        states = [prefix_state(self.lm, prefix) for prefix in self.prefix_embeds(ranked)]
+        plans = [cached_plan(self.candidate_token_ids(item.candidates)) for item in ranked]
+        got = iter(score_batch(self.lm, states, plans, chunk_size, pad_id))
+        return [next(got) if item.candidates else [] for item in inputs]
 
     # Candidate lists tokenized once: a task's samples share one vocabulary (MSVD/MSRVTT's
     # 1,000-1,500 answers) or a few short lists, so a small cache keyed by the list holds them.

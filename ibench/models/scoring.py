@@ -6,16 +6,20 @@ key/value cache and its last logits, which score every candidate's first token. 
 0..n-2 of a candidate are then fed (the last token's output predicts nothing we need), in one
 of two layouts:
 
-- packed (decoder-only LLaMA-family models): a chunk's candidates are laid end to end in ONE
-  row after the cached prefix, each with its own positions (prefix length + 0, 1, ...) and a
-  block-diagonal causal mask, so a candidate sees the prefix and its own earlier tokens only.
-  No padding, and the prefix keys/values are read in place, never copied per candidate.
-- expanded (encoder-decoder, and other decoder-only models): one row per candidate, right
-  padded, attending to the prefix cache expanded across the chunk. For T5 the "prefix" is the
-  decoder after its start token: self-attention over that one token, cross-attention over the
-  encoder output (keys/values computed once). Candidates are sorted by length and grouped so
-  padding stays under a quarter of the fed tokens; pads come after the real tokens, so under
-  the causal mask they change nothing before them.
+- trie (decoder-only LLaMA-family models, and T5): a task's candidates are planned once
+  (trie.py): sorted, cut into chunks, and each chunk's fed prefixes laid out as a token trie,
+  so candidates that share leading tokens feed them once (MSRVTT's 1,500 answers: about half
+  the tokens). A chunk is one row after the cached prefix: each node at its own position
+  (prefix + depth), under a mask that lets it see the prefix and its ancestors only; for T5
+  the relative position bias is built from those positions. Chunks of several samples go
+  through the model together, one row each, bounded by a memory budget (`score_batch`), and
+  each row's attention runs on its own keys alone (rowattn.py), so a sample's scores do not
+  depend on what else is in the batch.
+- expanded (other decoder-only models): one row per candidate, right padded, attending to
+  the prefix cache expanded across the chunk, one sample at a time. Candidates are sorted by
+  length and grouped so padding stays under a quarter of the fed tokens; pads come after the
+  real tokens, so under the causal mask they change nothing before them. (`packed=False`
+  forces it, for T5 too: its "prefix" is then the decoder after its start token.)
 
 Other vision-language models (vlm.py) run their prefix themselves, image and prompt in one
 forward of the whole model (`decoder_state`), and their candidates through the same layouts,
@@ -30,17 +34,29 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import torch
 from transformers.cache_utils import Cache, DynamicLayer, EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput
 
+from ibench.models.rowattn import RowsLayer, rows_attention
+from ibench.models.trie import CandidatePlan, TrieChunk, plan_candidates
+
 CPU_BUDGET_BYTES = 1 << 30
 CUDA_BUDGET_SHARE = 0.4
 PAD_SLACK = 0.25  # padding allowed in an expanded chunk, as a share of its real (fed) tokens
 MIN_ROWS = 16  # rows an expanded chunk reaches before padding alone may close it
-MAX_PACKED_TOKENS = 4096  # fed tokens per packed forward at most (the mask is quadratic)
+# Token slots a trie forward has at least: CPU matrix products take another code path for a
+# handful of rows (per thread), whose rounding would make a lone sample differ from a batch.
+MIN_FORWARD_ROWS_PER_THREAD = 4
+MIN_FORWARD_TOKENS = 16
+# Token slots (rows x padded width) a trie forward has at most: beyond this the matrix products
+# are large enough already, and bigger forwards only cost memory.
+MAX_FORWARD_TOKENS = 2048
+# A sample whose best two scores are this close is scored again alone when it shared a
+# forward with other samples, where the backend's kernels may round differently by batch
+# shape (GPUs); on CPU rows are bitwise the same, and the rescore changes nothing.
+TIE_MARGIN = {torch.float32: 1e-3, torch.float16: 0.1, torch.bfloat16: 0.1}
 # Decoder-only models whose positions come from position_ids alone (rotary), so packing is exact
 # (Qwen2-VL's M-RoPE: a text token has the same position on its three axes).
 PACKABLE_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen2_vl_text", "qwen2_5_vl_text")
@@ -153,56 +169,179 @@ def packable(lm: torch.nn.Module) -> bool:
     )
 
 
-# ---- packed layout (decoder-only) ---------------------------------------------------------------
+def tree_layout(lm: torch.nn.Module) -> bool:
+    """Whether candidates can go through the trie layout: a decoder-only model whose positions
+    come from position_ids alone (rotary), or T5 (its relative position bias is rebuilt from
+    each node's position)."""
+    config = lm.config
+    if config.is_encoder_decoder:
+        return config.model_type == "t5"
+    return config.model_type in PACKABLE_MODEL_TYPES
+
+
+# ---- trie layout (decoder-only LLaMA family, T5) ----------------------------------------------
+
+
+def _ancestors(chunk: TrieChunk) -> torch.Tensor:
+    """(nodes, nodes) bool: node j is node i or one of its ancestors."""
+    n = len(chunk.tokens)
+    seen = torch.eye(n, dtype=torch.bool)
+    parents = torch.tensor(chunk.parents, dtype=torch.long)
+    depths = torch.tensor(chunk.depths, dtype=torch.long)
+    for depth in range(1, int(depths.max()) + 1 if n else 0):
+        idx = (depths == depth).nonzero().squeeze(1)
+        seen[idx] |= seen[parents[idx]]
+    return seen
+
+
+def _decoder_mask(chunk: TrieChunk, prefix_len: int, dtype: torch.dtype, device
+                  ) -> torch.Tensor:
+    """Additive (1, 1, nodes, prefix + nodes) mask: the prefix and a node's ancestors."""
+    own = _ancestors(chunk)
+    allowed = torch.cat([own.new_ones(len(own), prefix_len), own], dim=1)
+    mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+    return mask[None, None].to(device)
+
+
+def _t5_bias(lm: torch.nn.Module, chunk: TrieChunk, dtype: torch.dtype, device) -> torch.Tensor:
+    """(1, heads, nodes, 1 + nodes) T5 decoder self-attention bias and mask: the relative
+    position bias between the nodes' positions (the start token at 0, a node at 1 + depth),
+    as HF's `compute_bias` gives a sequence, and min where a key is not an ancestor."""
+    attn = lm.decoder.block[0].layer[0].SelfAttention
+    query = 1 + torch.tensor(chunk.depths, dtype=torch.long)
+    keys = torch.cat([torch.zeros(1, dtype=torch.long), query])
+    buckets = attn._relative_position_bucket(
+        keys[None, :] - query[:, None], bidirectional=False,
+        num_buckets=attn.relative_attention_num_buckets,
+        max_distance=attn.relative_attention_max_distance)
+    weight = attn.relative_attention_bias.weight
+    bias = torch.nn.functional.embedding(buckets.to(weight.device), weight)  # (n, 1 + n, heads)
+    bias = bias.permute(2, 0, 1)[None].to(device, dtype)
+    own = _ancestors(chunk)
+    allowed = torch.cat([own.new_ones(len(own), 1), own], dim=1).to(device)
+    return bias.masked_fill(~allowed, torch.finfo(dtype).min)
+
+
+def min_forward_tokens() -> int:
+    """Token slots every trie forward fills at least (see MIN_FORWARD_ROWS_PER_THREAD)."""
+    return max(MIN_FORWARD_TOKENS, MIN_FORWARD_ROWS_PER_THREAD * torch.get_num_threads())
 
 
 @torch.no_grad()
-def _score_packed(lm: torch.nn.Module, state: PrefixState, rows: list[list[int]]) -> list[float]:
-    """Summed log-likelihoods of token rows fed end to end in one sequence after the prefix."""
-    device = state.first_logprobs.device
-    total = state.first_logprobs[torch.tensor([r[0] for r in rows], device=device)]
-    fed = [r[:-1] for r in rows]
-    if not any(fed):
-        return total.tolist()
-    prefix_len = state.length
-    tokens = torch.tensor([t for f in fed for t in f], device=device)
-    targets = torch.tensor([t for r in rows for t in r[1:]], device=device)
-    segment = torch.tensor([k for k, f in enumerate(fed) for _ in f], device=device)
-    start = _first_position(state)
-    positions = torch.tensor([start + j for f in fed for j in range(len(f))], device=device)
-    own = (segment[:, None] == segment[None, :]) & (positions[:, None] >= positions[None, :])
-    allowed = torch.cat([own.new_ones(len(tokens), prefix_len), own], dim=1)
+def _tree_forward(lm: torch.nn.Module, states: Sequence[PrefixState],
+                  chunks: Sequence[TrieChunk], pad_id: int) -> list[torch.Tensor]:
+    """One forward of several trie chunks, one row each after its own sample's prefix: per
+    chunk, the summed log-probs of its candidates' tokens after the first."""
+    device = states[0].first_logprobs.device
     dtype = lm.get_input_embeddings().weight.dtype
-    mask = torch.zeros(allowed.shape, dtype=dtype, device=device)
-    mask = mask.masked_fill(~allowed, torch.finfo(dtype).min)[None, None]
-    cache = Cache(layers=[_FrozenPrefixLayer(k, v) for k, v in state.self_kv])
-    out = lm(input_ids=tokens[None], position_ids=positions[None], attention_mask=mask,
-             use_cache=True, **{_cache_kwarg(lm): cache})
-    logits = out.logits[0].float()
-    token_lp = logits.gather(-1, targets[:, None]).squeeze(-1) - logits.logsumexp(-1)
-    return (total + torch.zeros_like(total).index_add_(0, segment, token_lp)).tolist()
+    lengths = [len(c.tokens) for c in chunks]
+    width = max(max(lengths), -(-min_forward_tokens() // len(chunks)))
+    ids = torch.full((len(chunks), width), pad_id, dtype=torch.long)
+    for b, chunk in enumerate(chunks):
+        ids[b, : lengths[b]] = torch.tensor(chunk.tokens, dtype=torch.long)
+    ids = ids.to(device)
+    key = _cache_kwarg(lm)
+    if lm.config.is_encoder_decoder:
+        biases = [_t5_bias(lm, c, dtype, device) for c in chunks]
+        none = [None] * len(chunks)
+        layers = range(len(states[0].self_kv))
+        self_cache = Cache(layers=[RowsLayer([s.self_kv[i] for s in states], lengths, none,
+                                             biases, grow=True) for i in layers])
+        cross_cache = Cache(layers=[RowsLayer([s.cross_kv[i] for s in states], lengths, none,
+                                              none, grow=False) for i in layers])
+        # the cross keys/values come from the cache; the encoder states only need a shape
+        hidden = states[0].encoder_states.shape[-1]
+        encoder = BaseModelOutput(last_hidden_state=torch.zeros(
+            len(chunks), 1, hidden, dtype=states[0].encoder_states.dtype, device=device))
+        with rows_attention(lm):
+            out = lm(encoder_outputs=encoder, decoder_input_ids=ids, use_cache=True,
+                     **{key: EncoderDecoderCache(self_cache, cross_cache)})
+    else:
+        positions = torch.zeros(len(chunks), width, dtype=torch.long)
+        for b, (state, chunk) in enumerate(zip(states, chunks, strict=True)):
+            start = _first_position(state)
+            positions[b] = start
+            positions[b, : lengths[b]] += torch.tensor(chunk.depths, dtype=torch.long)
+        masks = [_decoder_mask(c, s.length, dtype, device) for s, c in zip(states, chunks,
+                                                                          strict=True)]
+        none = [None] * len(chunks)
+        cache = Cache(layers=[RowsLayer([s.self_kv[i] for s in states], lengths, masks, none,
+                                        grow=True) for i in range(len(states[0].self_kv))])
+        with rows_attention(lm):
+            out = lm(input_ids=ids, position_ids=positions.to(device), use_cache=True,
+                     **{key: cache})
+    sums = []
+    for b, chunk in enumerate(chunks):
+        logits = out.logits[b, : lengths[b]].float()
+        place, node, target = (torch.tensor(col, dtype=torch.long, device=device)
+                               for col in zip(*chunk.steps, strict=True))
+        token_lp = logits[node, target] - logits.logsumexp(-1)[node]
+        sums.append(torch.zeros(len(chunk.candidates), device=device).index_add_(
+            0, place, token_lp))
+    return sums
 
 
-def packed_groups(lengths: Sequence[int], chunk_size: int | None, max_tokens: int
-                  ) -> list[list[int]]:
-    """Candidate indices per packed forward: up to chunk_size candidates (if given), else up to
-    max_tokens fed tokens, in input order."""
+def _row_bytes(lm: torch.nn.Module, state: PrefixState, nodes: int, width: int, elt: int
+               ) -> int:
+    """Working memory of one chunk's row in a trie forward padded to `width` slots: its
+    tokens' activations and logits, its attention, one layer's prefix + own keys/values."""
+    hidden = _text_dims(lm.config)[0]
+    keys = state.length + nodes
+    return width * _token_bytes(lm, keys, elt) + 4 * keys * hidden * elt
+
+
+def forward_groups(lm: torch.nn.Module, states: Sequence[PrefixState],
+                   work: Sequence[tuple[int, TrieChunk]], budget_bytes: int | None = None
+                   ) -> list[list[int]]:
+    """Indices into `work` ((sample, chunk) pairs) per trie forward: the longest chunks first,
+    as many rows per forward as fit the memory budget and MAX_FORWARD_TOKENS (at least one)."""
+    budget, elt = _budget(lm, budget_bytes)
+    order = sorted(range(len(work)), key=lambda i: (-len(work[i][1].tokens), i))
     groups: list[list[int]] = []
     current: list[int] = []
-    tokens = 0
-    for i, n in enumerate(lengths):
-        full = len(current) >= chunk_size if chunk_size else tokens + n - 1 > max_tokens
-        if current and full:
+    used = 0
+    for i in order:
+        sample, chunk = work[i]
+        width = len(work[current[0]][1].tokens) if current else len(chunk.tokens)
+        cost = _row_bytes(lm, states[sample], len(chunk.tokens), width, elt)
+        if current and (used + cost > budget or (len(current) + 1) * width > MAX_FORWARD_TOKENS):
             groups.append(current)
-            current, tokens = [], 0
+            current, used = [], 0
+            cost = _row_bytes(lm, states[sample], len(chunk.tokens), len(chunk.tokens), elt)
         current.append(i)
-        tokens += n - 1
+        used += cost
     if current:
         groups.append(current)
     return groups
 
 
-# ---- expanded layout (encoder-decoder, other decoder-only) --------------------------------------
+def _tree_scores(lm: torch.nn.Module, states: Sequence[PrefixState],
+                 plans: Sequence[CandidatePlan], pad_id: int, budget_bytes: int | None
+                 ) -> list[list[float]]:
+    """Every sample's candidate scores through the trie layout, chunks of several samples in
+    one forward."""
+    device = states[0].first_logprobs.device
+    totals = [s.first_logprobs[torch.tensor([r[0] for r in p.rows], device=device)]
+              for s, p in zip(states, plans, strict=True)]
+    rest = [torch.zeros(len(p.rows), device=device) for p in plans]
+    work = [(s, c) for s, p in enumerate(plans) for c in p.chunks if c.tokens]
+    for group in forward_groups(lm, states, work, budget_bytes):
+        items = [work[i] for i in group]
+        sums = _tree_forward(lm, [states[s] for s, _ in items], [c for _, c in items], pad_id)
+        for (sample, chunk), part in zip(items, sums, strict=True):
+            rest[sample][torch.tensor(chunk.candidates, device=device)] = part
+    return [(t + r).tolist() for t, r in zip(totals, rest, strict=True)]
+
+
+def near_tie(scores: Sequence[float], margin: float) -> bool:
+    """Whether the best two scores are within margin (a decision rounding could flip)."""
+    if len(scores) < 2:
+        return False
+    best, second = sorted(scores, reverse=True)[:2]
+    return best - second < margin
+
+
+# ---- expanded layout (other decoder-only models; T5 when forced) ------------------------------
 
 
 def _expanded(kv: list[tuple[torch.Tensor, torch.Tensor]], n: int) -> Cache:
@@ -318,42 +457,77 @@ def auto_chunk_size(lm: torch.nn.Module, prefix_len: int, max_len: int, n: int,
     return max(1, min(n, budget // per_row))
 
 
-def auto_packed_tokens(lm: torch.nn.Module, prefix_len: int, budget_bytes: int | None = None
-                       ) -> int:
-    """Fed tokens per packed forward that fit the memory budget (at most MAX_PACKED_TOKENS)."""
-    budget, elt = _budget(lm, budget_bytes)
-    per_token = _token_bytes(lm, prefix_len + MAX_PACKED_TOKENS, elt)
-    return max(1, min(MAX_PACKED_TOKENS, budget // per_token))
-
-
 # ---- entry point ----------------------------------------------------------------------------
+
+
+def _score_expanded_sample(lm: torch.nn.Module, state: PrefixState, rows: Sequence[Sequence[int]],
+                          chunk_size: int | None, pad_id: int) -> list[float]:
+    """One sample's scores through the expanded layout."""
+    rows = [list(r) for r in rows]
+    lengths = [len(r) for r in rows]
+    if chunk_size is None:
+        chunk_size = auto_chunk_size(lm, state.length, max(lengths) - 1, len(rows))
+    scores = [0.0] * len(rows)
+    for idx in length_chunks(lengths, chunk_size):
+        got = _score_expanded(lm, state, [rows[i] for i in idx], pad_id)
+        for i, value in zip(idx, got, strict=True):
+            scores[i] = value
+    return scores
+
+
+PLAN_CACHE_LISTS = 16
+_plans: dict[int, tuple[Sequence[Sequence[int]], CandidatePlan]] = {}
+
+
+def cached_plan(rows: Sequence[Sequence[int]]) -> CandidatePlan:
+    """`plan_candidates(rows)`, made once per row list: a model that tokenizes each candidate
+    list once hands the same list object for every sample of a task (its vocabulary), so the
+    last few plans are kept by that object's identity."""
+    entry = _plans.get(id(rows))
+    if entry is not None and entry[0] is rows:
+        return entry[1]
+    plan = plan_candidates(rows)
+    _plans[id(rows)] = (rows, plan)  # holds rows, so its id is not reused while cached
+    while len(_plans) > PLAN_CACHE_LISTS:
+        _plans.pop(next(iter(_plans)))
+    return plan
+
+
+def score_batch(lm: torch.nn.Module, states: Sequence[PrefixState],
+                candidates: Sequence[Sequence[Sequence[int]] | CandidatePlan],
+                chunk_size: int | None = None, pad_id: int = 0, packed: bool | None = None,
+                budget_bytes: int | None = None) -> list[list[float]]:
+    """Summed log-likelihood of each sample's candidates (token rows, or a plan made once per
+    candidate list by `plan_candidates`) after that sample's prefix.
+
+    chunk_size: candidates per chunk at most (None: trie chunks of up to MAX_NODES nodes, or
+    expanded chunks sized from the memory budget). packed: force the trie layout (True) or the
+    expanded one (False); None: the trie where `tree_layout` allows it. A sample's scores are
+    the same whatever other samples come with it (bitwise on CPU); where they shared a forward
+    and their best two are within TIE_MARGIN, they are scored again alone, so a backend whose
+    kernels round by batch shape cannot flip the decision.
+    """
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    plans = [c if isinstance(c, CandidatePlan) and chunk_size is None else plan_candidates(
+        c.rows if isinstance(c, CandidatePlan) else c, chunk_size) for c in candidates]
+    if not plans:
+        return []
+    if not (tree_layout(lm) if packed is None else packed):
+        return [_score_expanded_sample(lm, s, p.rows, chunk_size, pad_id)
+                for s, p in zip(states, plans, strict=True)]
+    scores = _tree_scores(lm, states, plans, pad_id, budget_bytes)
+    if len(plans) > 1:
+        margin = TIE_MARGIN.get(lm.get_input_embeddings().weight.dtype, 0.1)
+        for i, got in enumerate(scores):
+            if near_tie(got, margin):
+                scores[i] = _tree_scores(lm, [states[i]], [plans[i]], pad_id, budget_bytes)[0]
+    return scores
 
 
 def score_candidates(lm: torch.nn.Module, state: PrefixState, candidates: Sequence[Sequence[int]],
                      chunk_size: int | None, pad_id: int, packed: bool | None = None
                      ) -> list[float]:
-    """Summed log-likelihood of each candidate's token ids after the prefix.
-
-    chunk_size: candidates per forward (None: sized from the memory budget). packed: force a
-    layout (None: packed where exact, see `packable`).
-    """
-    if any(len(c) == 0 for c in candidates):
-        raise ValueError("a candidate tokenizes to no tokens; empty candidates cannot be ranked")
-    if chunk_size is not None and chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    rows = [list(c) for c in candidates]
-    lengths = [len(r) for r in rows]
-    if packable(lm) if packed is None else packed:
-        groups = packed_groups(lengths, chunk_size, auto_packed_tokens(lm, state.length))
-        score = _score_packed
-    else:
-        if chunk_size is None:
-            chunk_size = auto_chunk_size(lm, state.length, max(lengths) - 1, len(rows))
-        groups = length_chunks(lengths, chunk_size)
-        score = partial(_score_expanded, pad_id=pad_id)
-
-    scores = [0.0] * len(rows)
-    for idx in groups:
-        for i, value in zip(idx, score(lm, state, [rows[i] for i in idx]), strict=True):
-            scores[i] = value
-    return scores
+    """Summed log-likelihood of each candidate's token ids after one sample's prefix (see
+    `score_batch`: chunk_size, packed)."""
+    return score_batch(lm, [state], [candidates], chunk_size, pad_id, packed)[0]
