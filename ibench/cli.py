@@ -16,7 +16,7 @@ from ibench.mixture import load_sizes, sqrt_mixture, task_sizes
 from ibench.names import UnknownNameError, resolve_name
 from ibench.prompts import task_family, zero_shot_template
 from ibench.report import Board, boards_for, render_board
-from ibench.safetext import terminal
+from ibench.safetext import terminal, visible
 from ibench.tasks import decoding_rows, layout_rows, load_tasks, select_tasks
 from ibench.templates import load_families, render
 
@@ -671,7 +671,7 @@ def report_cmd(run: Path, run_b: Path | None, output: Path | None, samples: int,
 
     path, report = write_report(run, run_b, output, samples=samples, seed=seed)
     for problem in report.problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(f"warning: {visible(problem)}", err=True)  # run folder text, as data
     click.echo(f"wrote {path} ({file_size(path)})")
 
 
@@ -690,14 +690,14 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except UnknownNameError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_BAD_NAME)
     except Exception as exc:
         if type(exc).__name__ == "SignalException":  # torchrun's, for a signal to a worker
             _stopped(getattr(exc, "sigval", signal.SIGTERM))
         if not _is_input_error(exc):
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {visible(exc)}", err=True)  # may quote a run folder
         sys.exit(1)
 
 

@@ -4,25 +4,41 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from ibench.safetext import terminal, visible
 
 
 class SafeConsole(Console):
     """A rich console that prints every string as data: never parsed as markup, control
-    characters shown as escapes (ibench.safetext); styled output is built as rich Text."""
+    characters shown as escapes (`\\x1b`, ibench.safetext); styled output is built as rich
+    Text, whose control characters are shown the same way, its styles kept."""
 
     def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
         kwargs.setdefault("markup", False)
         kwargs.setdefault("highlight", False)
-        super().print(*(terminal(o) if isinstance(o, str) else o for o in objects), **kwargs)
+        super().print(*(terminal(o) if isinstance(o, str) else visible_text(o)
+                        if isinstance(o, Text) else o for o in objects), **kwargs)
+
+
+def visible_text(text: Text) -> Text:
+    """A rich Text with its control characters shown as escapes (ibench.safetext.visible),
+    each piece keeping its styles."""
+    if visible(text.plain) == text.plain:
+        return text
+    cuts = sorted({0, len(text), *(s.start for s in text.spans), *(s.end for s in text.spans)})
+    out = Text(style=text.style, justify=text.justify, no_wrap=text.no_wrap, end=text.end)
+    for piece in text.divide(cuts):
+        shown = visible(piece.plain)  # each span covers all of its piece
+        out.append_text(Text(shown, spans=[Span(0, len(shown), s.style) for s in piece.spans]))
+    return out
 
 
 def console(stderr: bool = False) -> Console:
@@ -32,9 +48,15 @@ def console(stderr: bool = False) -> Console:
     return SafeConsole(file=stream, soft_wrap=False, width=width)
 
 
+_C1 = re.compile(r"[\x7f-\x9f]")  # only ever inside a JSON string, so escaping is exact
+
+
 def print_json(value: Any) -> None:
-    """Write a JSON document to standard output."""
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    """Write a JSON document to standard output. Text is written as it is (UTF-8), except
+    control characters: json escapes C0 itself, DEL and C1 (`\\x9b` is a terminal's CSI) are
+    written as `\\u007f`..`\\u009f` too; json.loads gives back the exact strings."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 # The first column (a row's name) may wrap to this width; no other cell is ever folded,

@@ -18,6 +18,7 @@ from rich.progress import (
 from ibench.display import console, print_table
 from ibench.results import RunDir
 from ibench.runner import EvalHooks, TaskOutcome
+from ibench.safetext import visible
 
 
 class RichHooks(EvalHooks):
@@ -44,7 +45,7 @@ class RichHooks(EvalHooks):
             console=self.err, transient=False,
         )
         self.progress.start()
-        bar = self.progress.add_task(task, total=total, rate="")
+        bar = self.progress.add_task(visible(task), total=total, rate="")  # text, as data
         progress = self.progress
 
         def advance(n: int) -> None:

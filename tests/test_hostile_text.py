@@ -112,3 +112,79 @@ def test_the_cell_functions():
     assert md_cell("a|b<i>\n") == "a\\|b&lt;i&gt;\\\\n"  # renders as a|b<i>\n
     assert latex_cell("$x^2_{i}~ & 5% #") == (
         "\\$x\\textasciicircum{}2\\_\\{i\\}\\textasciitilde{} \\& 5\\% \\#")
+
+
+def test_print_table_never_parses_a_cell_title_or_caption_as_markup():
+    from rich.console import Console
+
+    from ibench.display import print_table
+
+    buf = io.StringIO()
+    print_table(HOSTILE, ["model", HOSTILE], [[HOSTILE, "1.0"], ["[/x]", None]],
+                caption=HOSTILE, out=Console(file=buf, width=200))  # a plain console too
+    out = buf.getvalue()
+    _no_escapes(out)
+    flat = "".join(out.split())
+    assert flat.count("[/x][bold]B[link=https://evil.example]L|x") >= 4  # title, header, cell
+    assert "\\x1b]0;pwned\\x07" in flat and "\\x1b]8;;http://x\\x1b\\link\\x9b" in flat
+
+
+def test_the_console_shows_control_characters_of_styled_text_too():
+    from rich.text import Text
+
+    from ibench.display import SafeConsole
+
+    buf = io.StringIO()
+    out = SafeConsole(file=buf, width=200, force_terminal=True, color_system="standard")
+    out.print(Text.assemble(("id\x1b]0;pwned\x07", "bold"), ": ", ("[red]x\x9b\x7f", "red")))
+    text = buf.getvalue()
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", text)  # the console's own styling, nothing else
+    _no_escapes(shown)
+    assert "id\\x1b]0;pwned: [red]x\\x9b\\x7f" in shown  # (rich's Text drops a BEL itself)
+    assert "\x1b[1m" in text  # the styles are kept
+
+
+def test_print_json_escapes_c1_and_del_and_round_trips(capsys):
+    from ibench.display import print_json
+
+    print_json({HOSTILE: [HOSTILE, "é"]})
+    out = capsys.readouterr().out
+    _no_escapes(out)
+    assert "\x7f" not in out and "é" in out
+    assert json.loads(out) == {HOSTILE: [HOSTILE, "é"]}
+
+
+def test_progress_bars_show_a_task_name_as_text():
+    from ibench.display import SafeConsole
+    from ibench.evalui import RichHooks
+
+    hooks = RichHooks()
+    hooks.err = SafeConsole(file=io.StringIO(), width=200)
+    advance = hooks.task_started("t\x1b]0;pwned\x07[bold]", 2, 1)
+    advance(2)
+    hooks.task_finished("t")
+    text = hooks.err.file.getvalue()
+    _no_escapes(text)
+    assert "t\\x1b]0;pwned\\x07[bold]" in text
+
+
+def test_error_and_warning_lines_show_run_folder_text_visibly(capsys, tmp_path):
+    from run_fixtures import make_run
+
+    task = "t\x1b]0;pwned\x07\x9b[bold]"  # a task id from a shared run folder's manifest
+    runs = [make_run(tmp_path, name, [1, 0, 1, 1], [1, 0, 1, 0]) for name in ("a", "b")]
+    for run in runs:
+        manifest = json.loads((run / "manifest.json").read_text())
+        manifest["settings"]["tasks"].append(task)
+        (run / "manifest.json").write_text(json.dumps(manifest))
+        metrics = json.loads((run / "metrics.json").read_text())
+        metrics["tasks"][task] = metrics["tasks"]["vsr"]  # scored, its files missing
+        (run / "metrics.json").write_text(json.dumps(metrics))
+    code, out, err = run_cli(capsys, "report", *map(str, runs), "-o", str(tmp_path / "r.html"))
+    assert code == 0 and "warning:" in err
+    _no_escapes(out + err)
+    assert "t\\x1b]0;pwned\\x07\\x9b[bold]" in err
+    code, out, err = run_cli(capsys, "leaderboard", str(tmp_path / "gone\x1b]0;pwned\x07"))
+    assert code == 1 and err.startswith("error:")
+    _no_escapes(out + err)
+    assert "gone\\x1b]0;pwned\\x07" in err
