@@ -85,6 +85,27 @@ def test_rank_equals_a_full_forward_per_candidate(vlms, kind, text):
     assert model.rendered_prompt(PROMPTS[0], 3) == text(PROMPTS[0], 3)
 
 
+def test_rank_batches_samples_and_tokenizes_a_list_once(vlms):
+    """The candidates of several samples share trie forwards (one here, where scoring one at a
+    time takes one per sample), scores bitwise those of each sample alone; a candidate list
+    met again is not tokenized again."""
+    model = vlms["llava"]
+    pics = images(4, seed=6)
+    inputs = [ModelInput(PROMPTS[i % 2], [pics[i]], CANDIDATES) for i in range(4)]
+    alone = [model.rank([item])[0] for item in inputs]
+    calls = []
+    hook = model.text_lm.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        before = model.candidate_tokenizations
+        together = model.rank(inputs)
+    finally:
+        hook.remove()
+    assert together == alone  # bitwise, on CPU
+    assert len(calls) == 1
+    assert model.candidate_tokenizations == before  # the list was tokenized for `alone`
+    assert model.candidate_token_ids(CANDIDATES) is model.candidate_token_ids(tuple(CANDIDATES))
+
+
 def test_both_candidate_layouts_agree_with_the_reference(vlms):
     from ibench.models.scoring import score_candidates
 

@@ -15,9 +15,12 @@ Decisions (each recorded in `info()`, so the manifest and the leaderboard say th
   lengths and length penalty; the repetition penalty applies to generated tokens only (as
   for InstructBLIP, where only embeddings are given), not to the prompt.
 - Rank: per sample one forward of the whole model over [prompt with images] (its cache and
-  last logits), then the candidates as text tokens from that cache (scoring.py), at positions
-  continuing the prompt's (Qwen2-VL's M-RoPE gives an image fewer positions than tokens).
-  A candidate is tokenized alone without special tokens and follows the prompt directly.
+  last logits), alone, so it never depends on the batch; then the candidates of all the
+  batch's samples as text tokens from those caches together (scoring.score_batch: each
+  candidate list's token trie, planned once, one row per sample chunk attending to its own
+  cache), at positions continuing the prompt's (Qwen2-VL's M-RoPE gives an image fewer
+  positions than tokens). A candidate is tokenized alone without special tokens and follows
+  the prompt directly; a task's candidate lists are tokenized once.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from ibench.models.base import ModelLoadError, dtype_name
 from ibench.models.scoring import (
     _cache_kwarg,
     _output_cache,
+    cached_plan,
     decoder_state,
-    score_candidates,
+    score_batch,
 )
 from ibench.records import Architecture, GenerationSettings, ModelInput
 
@@ -106,6 +110,8 @@ class VisionLanguageModel:
                            and getattr(processor, "video_token", None) is not None)
             video_input = VIDEO if takes_video else FRAMES
         self.video_input = video_input
+        self._candidate_cache: dict[tuple[str, ...], list[list[int]]] = {}
+        self.candidate_tokenizations = 0  # distinct candidate lists tokenized
 
     # ---- manifest -------------------------------------------------------------------------
 
@@ -286,13 +292,27 @@ class VisionLanguageModel:
     @torch.no_grad()
     def rank(self, inputs: Sequence[ModelInput], chunk_size: int | None = None
              ) -> list[list[float]]:
-        """Summed log-likelihood of each input's candidates; images and prompt run once."""
-        scores = []
-        for item in inputs:
-            if not item.candidates:
-                scores.append([])
-                continue
-            state = self.prefix(item)
-            ids = [self.candidate_ids(c) for c in item.candidates]
-            scores.append(score_candidates(self.text_lm, state, ids, chunk_size, self._pad_id()))
-        return scores
+        """Summed log-likelihood of each input's candidates: images and prompt run once per
+        input (alone), then the candidates of all inputs together from their caches, each
+        input's through its own list's trie, so its scores are the same whatever else is in
+        the batch."""
+        ranked = [item for item in inputs if item.candidates]
+        if not ranked:
+            return [[] for _ in inputs]
+        states = [self.prefix(item) for item in ranked]
+        plans = [cached_plan(self.candidate_token_ids(item.candidates)) for item in ranked]
+        got = iter(score_batch(self.text_lm, states, plans, chunk_size, self._pad_id()))
+        return [next(got) if item.candidates else [] for item in inputs]
+
+    CANDIDATE_CACHE_LISTS = 16  # a task's lists: one vocabulary (MSVD, MSRVTT) or a few
+
+    def candidate_token_ids(self, candidates: tuple[str, ...]) -> list[list[int]]:
+        """`candidate_ids` of every candidate, computed once per distinct candidate list."""
+        cache = self._candidate_cache
+        key = tuple(candidates)
+        if key not in cache:
+            cache[key] = [self.candidate_ids(c) for c in key]
+            self.candidate_tokenizations += 1
+            while len(cache) > self.CANDIDATE_CACHE_LISTS:
+                cache.pop(next(iter(cache)))
+        return cache[key]
