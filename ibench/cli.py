@@ -413,13 +413,16 @@ def models_list(as_json: bool) -> None:
 
 
 @models.command("make-tiny")
-@click.argument("kind", type=click.Choice(["t5", "vicuna", "llava", "qwen2vl"]))
+@click.argument("kind", type=click.Choice(["t5", "vicuna", "vicuna-video", "llava", "qwen2vl"]))
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--seed", type=int, default=0, show_default=True)
 def models_make_tiny(kind: str, directory: Path, seed: int) -> None:
-    """Build a tiny random-weight InstructBLIP checkpoint (real architecture) in DIRECTORY."""
+    """Build a tiny random-weight checkpoint (real architecture) in DIRECTORY: InstructBLIP
+    (t5, vicuna), InstructBLIP-Video (vicuna-video), LLaVA-style or Qwen2-VL-style."""
+    from ibench.models.loading import quiet_transformers
     from ibench.models.tiny import make_tiny
 
+    quiet_transformers()
     path = make_tiny(kind, directory, seed=seed)  # type: ignore[arg-type]
     click.echo(f"tiny-{kind} checkpoint written to {path} (random weights: numbers mean nothing)")
 

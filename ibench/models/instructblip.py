@@ -115,6 +115,7 @@ class InstructBlipFamilyModel:
             "path": self.path,
             "revision": self.revision,
             "family": self.family,
+            "model_class": type(self.hf).__name__,
             "architecture": self.architecture,
             "dtype": dtype_name(self.dtype),
             "device": str(self.device),

@@ -29,6 +29,8 @@ _DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken
 _MODEL_TYPES: dict[str, tuple[str, Family]] = {
     "instructblip": ("InstructBlipForConditionalGeneration", "instructblip"),
     "blip-2": ("Blip2ForConditionalGeneration", "blip2"),
+    # InstructBLIP-Video: InstructBLIP's architecture and weights (blipvideo.py)
+    "instructblipvideo": ("InstructBlipVideoForConditionalGeneration", "instructblip"),
 }
 
 
@@ -207,13 +209,20 @@ def _load_hf_model(path: Path, model_type: str, torch_dtype: Any, allow_pickle: 
         raise ModelLoadError(f"cannot load {class_name} from {path}: {err}") from err
 
 
-def _load_processors(path: Path, family: Family, trust_remote_code: bool
-                     ) -> tuple[Any, Any, Any | None]:
-    """(image processor (PIL backend, as LAVIS), LM tokenizer, Q-Former tokenizer or None)."""
+def _load_processors(path: Path, family: Family, trust_remote_code: bool,
+                     model_type: str = "instructblip") -> tuple[Any, Any, Any | None]:
+    """(image processor (PIL backend, as LAVIS), LM tokenizer, Q-Former tokenizer or None).
+    An InstructBLIP-Video checkpoint's frames get an image processor built from its video
+    processor's settings (blipvideo.py)."""
     from transformers import AutoImageProcessor, AutoTokenizer
 
+    if model_type == "instructblipvideo":
+        from ibench.models.blipvideo import frame_image_processor
+
+        image_processor = frame_image_processor(path)[0]
     try:
-        image_processor = AutoImageProcessor.from_pretrained(path, backend="pil")
+        if model_type != "instructblipvideo":
+            image_processor = AutoImageProcessor.from_pretrained(path, backend="pil")
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         qformer_tokenizer = None
         if family == "instructblip":
@@ -281,7 +290,7 @@ def load_model(
                               trust_remote_code, model_args)
     hf_model.to(device)
     image_processor, tokenizer, qformer_tokenizer = _load_processors(
-        source.path, family, trust_remote_code
+        source.path, family, trust_remote_code, model_type
     )
     model = InstructBlipFamilyModel(
         hf_model, image_processor, tokenizer, qformer_tokenizer, name=name, family=family,
@@ -290,4 +299,8 @@ def load_model(
     )
     model.load_args = {"model_args": dict(model_args or {}), "published_as": published,
                        "requested_revision": revision}
+    if model_type == "instructblipvideo":
+        from ibench.models.blipvideo import frame_image_processor
+
+        model.load_args.update(frame_image_processor(source.path)[1])
     return model

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-TinyKind = Literal["t5", "vicuna", "llava", "qwen2vl"]
-TINY_KINDS: tuple[str, ...] = ("t5", "vicuna", "llava", "qwen2vl")
+TinyKind = Literal["t5", "vicuna", "vicuna-video", "llava", "qwen2vl"]
+TINY_KINDS: tuple[str, ...] = ("t5", "vicuna", "vicuna-video", "llava", "qwen2vl")
 VLM_KINDS = ("llava", "qwen2vl")  # other vision-language models (tiny_vlm.py)
 
 # Bump when the recipe changes: cached tiny checkpoints with another version are rebuilt.
@@ -306,6 +306,10 @@ def make_tiny(kind: TinyKind, out_dir: str | Path, seed: int = 0) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         write_tiny_vlm(kind, out, seed)  # type: ignore[arg-type]
         return _finish(out, kind, seed)
+    if kind == "vicuna-video":
+        out.mkdir(parents=True, exist_ok=True)
+        _write_tiny_video(out, seed)
+        return _finish(out, kind, seed)
     from transformers import InstructBlipProcessor
 
     model, image_processor, lm_tok, qformer_tok = build_tiny(kind, seed)
@@ -323,6 +327,53 @@ def make_tiny(kind: TinyKind, out_dir: str | Path, seed: int = 0) -> Path:
     )
     processor.save_pretrained(out)
     return _finish(out, kind, seed)
+
+
+def build_tiny_video(seed: int = 0):
+    """(InstructBlipVideoForConditionalGeneration, image processor, LM tokenizer, Q-Former
+    tokenizer), in memory, seeded: the tiny Vicuna recipe in transformers' InstructBLIP-Video
+    classes, its tokenizer given the `<video>` placeholder as InstructBlipVideoProcessor adds
+    it (an added special token after the vocabulary), the config's video_token_index its id."""
+    import torch
+    from tokenizers import AddedToken
+    from transformers import InstructBlipVideoConfig, InstructBlipVideoForConditionalGeneration
+
+    from ibench.models.blipvideo import VIDEO_TOKEN
+
+    lm_tok = build_lm_tokenizer("vicuna")
+    lm_tok.add_tokens([AddedToken(VIDEO_TOKEN, normalized=False, special=True)],
+                      special_tokens=True)
+    video_id = lm_tok.convert_tokens_to_ids(VIDEO_TOKEN)
+    image = tiny_config("vicuna", len(lm_tok), video_id)
+    config = InstructBlipVideoConfig(
+        vision_config=image.vision_config.to_dict(), qformer_config=image.qformer_config.to_dict(),
+        text_config=image.text_config.to_dict(), num_query_tokens=image.num_query_tokens,
+        video_token_index=video_id)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = InstructBlipVideoForConditionalGeneration(config).eval()
+        spread_init(model)
+    return model, build_image_processor(), lm_tok, build_qformer_tokenizer()
+
+
+def _write_tiny_video(out: Path, seed: int) -> None:
+    """The tiny InstructBLIP-Video checkpoint as transformers 5 saves one: weights, config,
+    tokenizers, and processor_config.json with its video processor (written from the
+    settings: transformers' video processor cannot be built without torchvision)."""
+    from transformers import GenerationConfig
+
+    from ibench.models.blipvideo import video_processor_config
+
+    model, image_processor, lm_tok, qformer_tok = build_tiny_video(seed)
+    model.generation_config = GenerationConfig(bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    model.save_pretrained(out, safe_serialization=True)
+    lm_tok.save_pretrained(out)
+    qformer_tok.save_pretrained(out / "qformer_tokenizer")
+    processor = {"num_query_tokens": model.config.num_query_tokens,
+                 "processor_class": "InstructBlipVideoProcessor",
+                 "video_processor": video_processor_config(image_processor)}
+    (out / "processor_config.json").write_text(json.dumps(processor, indent=2, sort_keys=True)
+                                               + "\n")
 
 
 def _finish(out: Path, kind: TinyKind, seed: int) -> Path:

@@ -24,7 +24,7 @@ class ModelAlias:
     architecture: Literal["encoder-decoder", "decoder-only"]
     resolves_to: str
     description: str
-    tiny: Literal["t5", "vicuna", "llava", "qwen2vl"] | None = None
+    tiny: Literal["t5", "vicuna", "vicuna-video", "llava", "qwen2vl"] | None = None
 
     def as_dict(self) -> dict[str, str | None]:
         """A plain dict, for tables and JSON."""
@@ -57,6 +57,10 @@ ALIASES: tuple[ModelAlias, ...] = (
                "built locally into $IBENCH_CACHE/tiny-vicuna (default ~/.cache/ibench)",
                "tiny random-weight InstructBLIP with a LLaMA LM, for tests and demos",
                tiny="vicuna"),
+    ModelAlias("tiny-vicuna-video", None, "instructblip", "vicuna", "decoder-only",
+               "built locally into $IBENCH_CACHE/tiny-vicuna-video (default ~/.cache/ibench)",
+               "tiny random-weight InstructBLIP-Video (transformers' InstructBlipVideo "
+               "classes, LLaMA LM), for tests and demos", tiny="vicuna-video"),
     # Other vision-language models, run on the same protocol through vlm.py (any checkpoint
     # AutoModelForImageTextToText loads works by hub id or folder; these are short names).
     _hub("llava-1.5-7b", "llava-hf/llava-1.5-7b-hf", "llava", "vicuna",
