@@ -106,6 +106,34 @@ def test_rank_batches_samples_and_tokenizes_a_list_once(vlms):
     assert model.candidate_token_ids(CANDIDATES) is model.candidate_token_ids(tuple(CANDIDATES))
 
 
+@pytest.mark.parametrize("kind, text", [("llava", llava_text), ("qwen2vl", qwen_text)])
+def test_the_vision_encoder_runs_once_per_media_item(vlms, kind, text):
+    """Questions on one image (and on one 3-frame video) run its vision encoder once; the
+    reused features give the full forward's scores."""
+    model = vlms[kind]
+    pics = images(3, seed=21)
+    inputs = [ModelInput(PROMPTS[0], [pics[0]], CANDIDATES, media_key="img-a"),
+              ModelInput(PROMPTS[1], [pics[0]], CANDIDATES[:3], media_key="img-a"),
+              ModelInput(PROMPTS[1], pics, CANDIDATES[1:], media_key="clip-b"),
+              ModelInput(PROMPTS[0], pics, CANDIDATES[1:], media_key="clip-b")]
+    calls = []
+    vision = model.hf.model.get_image_features
+    model.hf.model.get_image_features = lambda *a, **k: calls.append(1) or vision(*a, **k)
+    before = model.vision_counts()
+    try:
+        got = model.rank(inputs)
+    finally:
+        del model.hf.model.get_image_features
+    assert len(calls) == 2  # one per media item
+    after = model.vision_counts()
+    assert after["vision_encoder_calls"] - before["vision_encoder_calls"] == 2
+    assert after["vision_encoder_reused"] - before["vision_encoder_reused"] == 2
+    for item, scores in zip(inputs, got, strict=True):
+        expected = naive(model, text(item.prompt, len(item.frames)), item.frames,
+                         item.candidates)
+        assert scores == pytest.approx(expected, abs=1e-4)
+
+
 def test_both_candidate_layouts_agree_with_the_reference(vlms):
     from ibench.models.scoring import score_candidates
 

@@ -15,17 +15,21 @@ Decisions (each recorded in `info()`, so the manifest and the leaderboard say th
   lengths and length penalty; the repetition penalty applies to generated tokens only (as
   for InstructBLIP, where only embeddings are given), not to the prompt.
 - Rank: per sample one forward of the whole model over [prompt with images] (its cache and
-  last logits), alone, so it never depends on the batch; then the candidates of all the
-  batch's samples as text tokens from those caches together (scoring.score_batch: each
-  candidate list's token trie, planned once, one row per sample chunk attending to its own
-  cache), at positions continuing the prompt's (Qwen2-VL's M-RoPE gives an image fewer
-  positions than tokens). A candidate is tokenized alone without special tokens and follows
-  the prompt directly; a task's candidate lists are tokenized once.
+  last logits), alone, so it never depends on the batch; a media item met again (another
+  question on the same image or video) reuses its vision encoder output, handed to the
+  forward as transformers' `mm_encoder_outputs` where the model's forward takes them. Then
+  the candidates of all the batch's samples go as text tokens from those caches together
+  (scoring.score_batch: each candidate list's token trie, planned once, one row per sample
+  chunk attending to its own cache), at positions continuing the prompt's (Qwen2-VL's M-RoPE
+  gives an image fewer positions than tokens). A candidate is tokenized alone without
+  special tokens and follows the prompt directly; a task's candidate lists are tokenized
+  once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,6 +116,11 @@ class VisionLanguageModel:
         self.video_input = video_input
         self._candidate_cache: dict[tuple[str, ...], list[list[int]]] = {}
         self.candidate_tokenizations = 0  # distinct candidate lists tokenized
+        self._vision_cache: dict[tuple[str, str], Any] = {}
+        self.vision_calls = 0  # media items through the vision encoder
+        self.vision_reused = 0  # media items whose encoder output came from the cache
+        self.takes_encoder_outputs = "mm_encoder_outputs" in inspect.signature(
+            self.hf.forward).parameters
 
     # ---- manifest -------------------------------------------------------------------------
 
@@ -258,6 +267,7 @@ class VisionLanguageModel:
         if not inputs:
             return []
         enc = self._encode(inputs)
+        self.vision_calls += len(inputs)  # batched with the prompts: no reuse here
         width = enc["input_ids"].shape[1]
         out = self.hf.generate(
             **enc, do_sample=False, num_beams=settings.num_beams, num_return_sequences=1,
@@ -276,14 +286,51 @@ class VisionLanguageModel:
         """A candidate's scored tokens: tokenized alone, no special tokens, no eos."""
         return self.tokenizer(candidate, add_special_tokens=False)["input_ids"]
 
+    # Vision encoder outputs kept for media items met again; requests come grouped by media
+    # item, so a few are enough (only the pooled features are kept, not hidden states).
+    VISION_CACHE_ITEMS = 32
+
+    def vision_counts(self) -> dict[str, int]:
+        """Vision-encoder runs and reuses so far (the manifest records them per task)."""
+        return {"vision_encoder_calls": self.vision_calls,
+                "vision_encoder_reused": self.vision_reused}
+
+    def _cached_vision(self, key: tuple[str, str] | None) -> Any:
+        if key is None or not self.takes_encoder_outputs or key not in self._vision_cache:
+            return None
+        self._vision_cache[key] = self._vision_cache.pop(key)  # most recently used last
+        return self._vision_cache[key]
+
+    def _keep_vision(self, key: tuple[str, str] | None, outputs: Any) -> None:
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+        pooled = getattr(outputs, "pooler_output", None)
+        if key is None or not self.takes_encoder_outputs or pooled is None:
+            return
+        self._vision_cache[key] = BaseModelOutputWithPooling(pooler_output=pooled)
+        while len(self._vision_cache) > self.VISION_CACHE_ITEMS:
+            self._vision_cache.pop(next(iter(self._vision_cache)))
+
     @torch.no_grad()
     def prefix(self, item: ModelInput) -> Any:
-        """One forward of the whole model over an input's images and prompt: its PrefixState."""
-        enc = self._encode([item])
+        """One forward of the whole model over an input's images and prompt: its PrefixState.
+        The vision encoder runs once per media item (`media_key`), alone."""
+        enc = dict(self._encode([item]))
+        kind = "video" if self._video(len(item.frames)) else "image"
+        key = None if item.media_key is None else (item.media_key, kind)
+        cached = self._cached_vision(key)
+        if cached is not None:
+            enc.pop("pixel_values_videos" if kind == "video" else "pixel_values")
+            enc["mm_encoder_outputs"] = {kind: cached}
+            self.vision_reused += 1
+        else:
+            self.vision_calls += 1
         base = getattr(self.hf, "model", None)
         if hasattr(base, "rope_deltas"):
             base.rope_deltas = None  # computed afresh for this prompt, never a stale one
         out = self.hf(**enc, use_cache=True, logits_to_keep=1)
+        if cached is None:
+            self._keep_vision(key, getattr(out, f"{kind}_outputs", None))
         delta = getattr(base, "rope_deltas", None)
         length = int(enc["input_ids"].shape[1])
         position = None if delta is None else length + int(delta.reshape(-1)[0])
