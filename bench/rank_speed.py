@@ -308,9 +308,8 @@ def _run_model(kind: str, hidden: int, layers: int, quick: bool) -> None:
             for name, (ms, ratio, diff) in baselines(model, case).items():
                 print(f"  {name:24s} {ms:9.1f} ms/sample: ibench is {ratio:.1f}x faster "
                       f"(max |score diff| {diff:.1e})")
-    if kind == "vicuna":
-        case = BATCHING if not quick else Case("options-like", 4, 1, 12, 4, (1, 3), 0, 4)
-        print(f"{case.name}: {case.samples} samples, {case.candidates} candidates of "
+    case = BATCHING if not quick else Case("options-like", 4, 1, 12, 4, (1, 3), 0, 4)
+    print(f"{case.name}: {case.samples} samples, {case.candidates} candidates of "
               f"{case.cand_tokens[0]}-{case.cand_tokens[1]} tokens: one rank call over all of "
               f"them has {batch_ratio(model, case):.2f}x the throughput of one call per sample")
 
