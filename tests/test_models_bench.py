@@ -1,4 +1,5 @@
-"""The bench scripts run end to end at tiny scale (bench/gpu.py --smoke, rank_speed --quick)."""
+"""The bench scripts run end to end at tiny scale (bench/gpu.py --smoke, rank_speed --quick,
+vlm_host --quick)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,11 @@ def test_rank_speed_quick(capsys):
         lines = [line for line in out.splitlines() if line.strip().startswith(name)]
         assert len(lines) == 2 and all("faster" in line for line in lines)
         assert all(float(line.rsplit(" ", 1)[-1].rstrip(")")) < 1e-4 for line in lines)
+
+
+def test_vlm_host_bench_quick(capsys):
+    bench = _load("vlm_host")
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "576 image tokens each" in out  # llava-1.5's 336 px, patch 14, CLS dropped
+    assert "features from the workers" in out and "less with the features prepared" in out

@@ -134,6 +134,36 @@ def test_the_vision_encoder_runs_once_per_media_item(vlms, kind, text):
         assert scores == pytest.approx(expected, abs=1e-4)
 
 
+class _Refuses:
+    def __call__(self, *args, **kwargs):
+        raise AssertionError("the image processor ran on the model thread")
+
+
+@pytest.mark.parametrize("kind", ["llava", "qwen2vl"])
+def test_image_features_prepared_in_the_workers_are_not_computed_again(vlms, kind):
+    """`preprocess` (what the media workers run) gives the features the processor would
+    compute with the prompt: the model thread's encoding is bitwise the same, and its image
+    processor is never called there."""
+    model = vlms[kind]
+    pics = images(4, seed=13)
+    groups = [[pics[0]], [pics[1]], pics[1:]]  # two images of other sizes, frames as images
+    plain = [ModelInput(PROMPTS[i % 2], g, CANDIDATES) for i, g in enumerate(groups)]
+    prepared = [ModelInput(i.prompt, i.frames, i.candidates, pixels=model.preprocess(i.frames))
+                for i in plain]
+    expected = model._encode(plain)
+    real = model.processor.image_processor
+    model.processor.image_processor = _Refuses()
+    try:
+        got = model._encode(prepared)
+    finally:
+        model.processor.image_processor = real
+    assert model.processor.image_processor is real
+    assert set(got) == set(expected)
+    for key in expected:
+        assert torch.equal(got[key], expected[key]), key
+    assert model.rank(prepared) == model.rank(plain)
+
+
 def test_both_candidate_layouts_agree_with_the_reference(vlms):
     from ibench.models.scoring import score_candidates
 

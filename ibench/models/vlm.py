@@ -7,7 +7,10 @@ Decisions (each recorded in `info()`, so the manifest and the leaderboard say th
   {prompt} ASSISTANT:"); without a chat template, the image placeholders, a newline, the
   prompt. The exact text is `rendered_prompt`, recorded on every prediction line.
 - Images: the model's own processor decides their geometry; the task's InstructBLIP resize
-  (`image_resize`) is not applied.
+  (`image_resize`) is not applied. Its image processor runs in the media workers, once per
+  media item (`preprocess`); on the model thread the processor only renders and tokenizes
+  the text, handed those features (an image processor whose features cannot be stacked
+  across a batch, or video through the video processor, runs there as before).
 - Video: through the processor's video input where it has one (`video_input: video`); where
   it takes only images (or its video processor cannot be built), the sampled frames go as that
   many images in the one user turn (`video_input: frames as images`).
@@ -36,6 +39,7 @@ from typing import Any
 import torch
 
 from ibench.models.base import ModelLoadError, dtype_name
+from ibench.models.prepared import concat_features, prepared_images
 from ibench.models.scoring import (
     _cache_kwarg,
     _output_cache,
@@ -105,6 +109,7 @@ class VisionLanguageModel:
         self.revision = revision
         self.family = str(hf_model.config.model_type)
         self.text_lm = TextOnly(self.hf)
+        self.image_processor = getattr(processor, "image_processor", None)  # the workers' own
         self.image_token = getattr(processor, "image_token", None)
         if self.image_token is None:
             raise ModelLoadError(f"{self.model_id}: its processor ({type(processor).__name__}) "
@@ -221,17 +226,32 @@ class VisionLanguageModel:
         return self.processor.apply_chat_template(turn, add_generation_prompt=True,
                                                   tokenize=False)
 
+    def preprocess(self, frames: list[Any], image_resize: str = "square") -> Any:
+        """One media item's image features (the image processor's tensors, on the host): what
+        the media workers run, off the model thread. None for frames that go as one video
+        (the processor's video path runs with the prompt)."""
+        if not frames or self._video(len(frames)) or self.image_processor is None:
+            return None
+        return dict(self.image_processor(images=list(frames), return_tensors="pt"))
+
     def _encode(self, inputs: Sequence[ModelInput]) -> Any:
-        """The processor's tensors for a batch (left padded), on the model's device."""
+        """The processor's tensors for a batch (left padded), on the model's device; image
+        features the workers prepared are handed to the processor, not computed again."""
         for item in inputs:
             if not item.frames:
                 raise ValueError("a model input needs at least one image or video frame")
         texts = [self.rendered_prompt(item.prompt, len(item.frames)) for item in inputs]
+        features = None
         if any(self._video(len(item.frames)) for item in inputs):
             kwargs: dict[str, Any] = {"videos": [list(item.frames) for item in inputs]}
         else:
             kwargs = {"images": [frame for item in inputs for frame in item.frames]}
-        enc = self.processor(text=texts, padding=True, return_tensors="pt", **kwargs)
+            features = concat_features([item.pixels for item in inputs])
+        if features is None:
+            enc = self.processor(text=texts, padding=True, return_tensors="pt", **kwargs)
+        else:
+            with prepared_images(self.processor, features, self.image_processor):
+                enc = self.processor(text=texts, padding=True, return_tensors="pt", **kwargs)
         enc = enc.to(self.device)
         for key, value in enc.items():
             if torch.is_floating_point(value):
