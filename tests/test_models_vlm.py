@@ -164,6 +164,60 @@ def test_image_features_prepared_in_the_workers_are_not_computed_again(vlms, kin
     assert model.rank(prepared) == model.rank(plain)
 
 
+def test_workers_use_the_image_settings_the_processor_call_gives(vlms):
+    """A processor whose call hands its image processor other settings than the image
+    processor's own (here: no center crop) gets those in the workers too."""
+    import copy
+
+    from ibench.models.vlm import VisionLanguageModel
+
+    base = vlms["llava"]
+    processor = copy.deepcopy(base.processor)
+    merge = processor._merge_kwargs
+
+    def merged(*args, **kwargs):
+        out = merge(*args, **kwargs)
+        out["images_kwargs"]["do_center_crop"] = False
+        return out
+
+    processor._merge_kwargs = merged
+    model = VisionLanguageModel(base.hf, processor, name="no-crop")
+    frame = images(1, seed=5)[0]  # 30x41: not square
+    prepared = model.preprocess([frame])["pixel_values"]
+    own = processor(text=[llava_text("a")], images=[frame], return_tensors="pt")["pixel_values"]
+    assert prepared.shape[-2] != prepared.shape[-1]  # the crop was not applied
+    assert torch.equal(prepared, own)
+
+
+def test_an_image_the_processor_refuses_fails_its_request_only(vlms):
+    from PIL import Image
+
+    model = vlms["qwen2vl"]
+    odd = Image.new("RGB", (2000, 8))  # Qwen2-VL refuses an aspect ratio over 200
+    assert model.preprocess([odd]) is None  # the worker does not raise
+    with pytest.raises(ValueError, match="aspect ratio"):
+        model.rank([ModelInput(PROMPTS[0], [odd], CANDIDATES, media_key="odd")])
+
+
+def test_the_kept_vision_output_is_the_models_own_and_a_bad_one_is_not_reused(vlms):
+    from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+    model = vlms["llava"]
+    pic = images(1, seed=31)
+    model.rank([ModelInput(PROMPTS[0], pic, CANDIDATES, media_key="kept")])
+    kept = model._vision_cache[("kept", "image")]
+    assert kept.pooler_output is not None and kept.last_hidden_state is not None
+    assert kept.hidden_states is None  # the per-layer states are not kept
+    model._vision_cache[("kept", "image")] = BaseModelOutputWithPooling()  # unusable
+    try:
+        got = model.rank([ModelInput(PROMPTS[1], pic, CANDIDATES, media_key="kept")])[0]
+        assert got == pytest.approx(naive(model, llava_text(PROMPTS[1]), pic, CANDIDATES),
+                                    abs=1e-4)
+        assert model.takes_encoder_outputs is False
+    finally:
+        model.takes_encoder_outputs = True
+
+
 def test_both_candidate_layouts_agree_with_the_reference(vlms):
     from ibench.models.scoring import score_candidates
 

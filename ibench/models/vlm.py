@@ -91,6 +91,20 @@ def _generated_repetition_penalty(penalty: float, prompt_len: int) -> Any:
     return LogitsProcessorList([GeneratedOnly()])
 
 
+def _image_call_kwargs(processor: Any) -> dict[str, Any] | None:
+    """The settings a processor's call hands its image processor (its merged `images_kwargs`:
+    Idefics3's row/column info, InternVL's tiling, ...), for the workers to use the same; None
+    where they cannot be read (features are then never prepared in the workers)."""
+    tokenizer = getattr(processor, "tokenizer", None)
+    try:
+        merged = processor._merge_kwargs(
+            tokenizer_init_kwargs=getattr(tokenizer, "init_kwargs", None) or {},
+            padding=True, return_tensors="pt")
+        return dict(merged["images_kwargs"])
+    except Exception:  # noqa: BLE001 - a processor without transformers' kwargs merging
+        return None
+
+
 class VisionLanguageModel:
     """A loaded transformers image-text-to-text model with batched `generate` and `rank`."""
 
@@ -110,6 +124,7 @@ class VisionLanguageModel:
         self.family = str(hf_model.config.model_type)
         self.text_lm = TextOnly(self.hf)
         self.image_processor = getattr(processor, "image_processor", None)  # the workers' own
+        self._images_kwargs = _image_call_kwargs(processor)
         self.image_token = getattr(processor, "image_token", None)
         if self.image_token is None:
             raise ModelLoadError(f"{self.model_id}: its processor ({type(processor).__name__}) "
@@ -227,12 +242,18 @@ class VisionLanguageModel:
                                                   tokenize=False)
 
     def preprocess(self, frames: list[Any], image_resize: str = "square") -> Any:
-        """One media item's image features (the image processor's tensors, on the host): what
-        the media workers run, off the model thread. None for frames that go as one video
-        (the processor's video path runs with the prompt)."""
-        if not frames or self._video(len(frames)) or self.image_processor is None:
+        """One media item's image features (the image processor's tensors, on the host), with
+        the settings the processor's own call would give it: what the media workers run, off
+        the model thread. None for frames that go as one video (the processor's video path
+        runs with the prompt), and where the image processor fails: the model thread then
+        runs the processor for that request, which records the error as its own."""
+        if (not frames or self._video(len(frames)) or self.image_processor is None
+                or self._images_kwargs is None):
             return None
-        return dict(self.image_processor(images=list(frames), return_tensors="pt"))
+        try:
+            return dict(self.image_processor(list(frames), **self._images_kwargs))
+        except Exception:  # noqa: BLE001 - see above: recorded per request on the model thread
+            return None
 
     def _encode(self, inputs: Sequence[ModelInput]) -> Any:
         """The processor's tensors for a batch (left padded), on the model's device; image
@@ -322,34 +343,48 @@ class VisionLanguageModel:
         return self._vision_cache[key]
 
     def _keep_vision(self, key: tuple[str, str] | None, outputs: Any) -> None:
-        from transformers.modeling_outputs import BaseModelOutputWithPooling
+        """Keep a media item's encoder output as the model returned it (every field its
+        forward may read back: pooled features, DeepStack features, ...), less the per-layer
+        hidden states and attentions."""
+        from transformers.utils import ModelOutput
 
-        pooled = getattr(outputs, "pooler_output", None)
-        if key is None or not self.takes_encoder_outputs or pooled is None:
+        if key is None or not self.takes_encoder_outputs or not isinstance(outputs, ModelOutput):
             return
-        self._vision_cache[key] = BaseModelOutputWithPooling(pooler_output=pooled)
+        kept = {k: v for k, v in outputs.items() if k not in ("hidden_states", "attentions")}
+        self._vision_cache[key] = type(outputs)(**kept)
         while len(self._vision_cache) > self.VISION_CACHE_ITEMS:
             self._vision_cache.pop(next(iter(self._vision_cache)))
+
+    def _prefix_forward(self, enc: dict[str, Any]) -> Any:
+        base = getattr(self.hf, "model", None)
+        if hasattr(base, "rope_deltas"):
+            base.rope_deltas = None  # computed afresh for this prompt, never a stale one
+        return self.hf(**enc, use_cache=True, logits_to_keep=1), base
 
     @torch.no_grad()
     def prefix(self, item: ModelInput) -> Any:
         """One forward of the whole model over an input's images and prompt: its PrefixState.
-        The vision encoder runs once per media item (`media_key`), alone."""
+        The vision encoder runs once per media item (`media_key`), alone; a forward that
+        cannot take the kept output back runs again from the pixels."""
         enc = dict(self._encode([item]))
         kind = "video" if self._video(len(item.frames)) else "image"
+        pixel_key = "pixel_values_videos" if kind == "video" else "pixel_values"
         key = None if item.media_key is None else (item.media_key, kind)
-        cached = self._cached_vision(key)
+        cached = self._cached_vision(key) if pixel_key in enc else None
+        out = None
         if cached is not None:
-            enc.pop("pixel_values_videos" if kind == "video" else "pixel_values")
-            enc["mm_encoder_outputs"] = {kind: cached}
-            self.vision_reused += 1
-        else:
+            reuse = {k: v for k, v in enc.items() if k != pixel_key}
+            try:
+                out, base = self._prefix_forward({**reuse, "mm_encoder_outputs": {kind: cached}})
+                self.vision_reused += 1
+            except torch.OutOfMemoryError:
+                raise
+            except Exception:  # noqa: BLE001 - this model reads more than was kept: no reuse
+                self._vision_cache.pop(key, None)
+                self.takes_encoder_outputs = False
+        if out is None:
+            out, base = self._prefix_forward(enc)
             self.vision_calls += 1
-        base = getattr(self.hf, "model", None)
-        if hasattr(base, "rope_deltas"):
-            base.rope_deltas = None  # computed afresh for this prompt, never a stale one
-        out = self.hf(**enc, use_cache=True, logits_to_keep=1)
-        if cached is None:
             self._keep_vision(key, getattr(out, f"{kind}_outputs", None))
         delta = getattr(base, "rope_deltas", None)
         length = int(enc["input_ids"].shape[1])
