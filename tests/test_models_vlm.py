@@ -303,6 +303,32 @@ def test_eval_tiny_llava_held_out_beside_the_paper(capsys, vlms, tmp_path, monke
     assert "chat template" in board and "image tokens" in board
 
 
+def test_a_hub_id_runs_from_the_hub_cache_offline(capsys, vlms, tmp_path, monkeypatch):
+    """`--model llava-1.5-7b` (its hub id llava-hf/llava-1.5-7b-hf) found as a hub-cache
+    snapshot, offline: the tiny LLaVA's files laid out as `hf download` leaves them."""
+    import shutil
+
+    import huggingface_hub.constants
+
+    from ibench.models.tiny import ensure_tiny
+
+    commit = "a272c74b2481d8aff3aa6fc2c4bf891fe57334fb"
+    repo = tmp_path / "hub" / "models--llava-hf--llava-1.5-7b-hf"
+    shutil.copytree(ensure_tiny("llava"), repo / "snapshots" / commit)
+    (repo / "snapshots" / commit / "ibench_tiny.json").unlink()
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("IBENCH_DATA_ROOT", raising=False)
+    code, out, err = run_cli(capsys, "eval", "--model", "llava-1.5-7b", "--tasks", "vsr,msvd_qa",
+                             "--output", str(tmp_path / "runs"), "--run-name", "hub")
+    assert code == 0, err
+    info = json.loads((tmp_path / "runs" / "hub" / "manifest.json").read_text())["model_info"]
+    assert info["model_id"] == "llava-hf/llava-1.5-7b-hf" and info["revision"] == commit
+    assert info["model_class"] == "LlavaForConditionalGeneration"
+
+
 def test_make_tiny_llava(capsys, tmp_path):
     code, out, err = run_cli(capsys, "models", "make-tiny", "llava", str(tmp_path / "l"))
     assert code == 0, err
