@@ -210,18 +210,13 @@ def _load_hf_model(path: Path, model_type: str, torch_dtype: Any, allow_pickle: 
 
 
 def _load_processors(path: Path, family: Family, trust_remote_code: bool,
-                     model_type: str = "instructblip") -> tuple[Any, Any, Any | None]:
-    """(image processor (PIL backend, as LAVIS), LM tokenizer, Q-Former tokenizer or None).
-    An InstructBLIP-Video checkpoint's frames get an image processor built from its video
-    processor's settings (blipvideo.py)."""
+                     image_processor: Any = None) -> tuple[Any, Any, Any | None]:
+    """(image processor (PIL backend, as LAVIS) unless given, LM tokenizer, Q-Former tokenizer
+    or None)."""
     from transformers import AutoImageProcessor, AutoTokenizer
 
-    if model_type == "instructblipvideo":
-        from ibench.models.blipvideo import frame_image_processor
-
-        image_processor = frame_image_processor(path)[0]
     try:
-        if model_type != "instructblipvideo":
+        if image_processor is None:
             image_processor = AutoImageProcessor.from_pretrained(path, backend="pil")
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         qformer_tokenizer = None
@@ -286,11 +281,16 @@ def load_model(
     _check_weights(source.path, allow_pickle)
     family = _MODEL_TYPES[model_type][1]
     published = published_checkpoint(config, published_as)
+    frames_from, video_notes = None, {}
+    if model_type == "instructblipvideo":  # its frames: from its video processor's settings
+        from ibench.models.blipvideo import frame_image_processor
+
+        frames_from, video_notes = frame_image_processor(source.path)
     hf_model = _load_hf_model(source.path, model_type, torch_dtype, allow_pickle,
                               trust_remote_code, model_args)
     hf_model.to(device)
     image_processor, tokenizer, qformer_tokenizer = _load_processors(
-        source.path, family, trust_remote_code, model_type
+        source.path, family, trust_remote_code, frames_from
     )
     model = InstructBlipFamilyModel(
         hf_model, image_processor, tokenizer, qformer_tokenizer, name=name, family=family,
@@ -299,8 +299,5 @@ def load_model(
     )
     model.load_args = {"model_args": dict(model_args or {}), "published_as": published,
                        "requested_revision": revision}
-    if model_type == "instructblipvideo":
-        from ibench.models.blipvideo import frame_image_processor
-
-        model.load_args.update(frame_image_processor(source.path)[1])
+    model.load_args.update(video_notes)
     return model
