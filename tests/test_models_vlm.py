@@ -257,6 +257,19 @@ def test_generate_is_greedy_argmax_and_batch_invariant(vlms):
     assert model.generate(inputs, beams) == [model.generate([i], beams)[0] for i in inputs]
 
 
+@torch.no_grad()
+def test_qwen2vl_generate_is_batch_invariant(vlms):
+    """Left padding under M-RoPE: each row's positions come from its own tokens."""
+    model = vlms["qwen2vl"]
+    pics = images(4, seed=8)
+    inputs = [ModelInput(PROMPTS[0], [pics[0]]), ModelInput(PROMPTS[1], [pics[1]]),
+              ModelInput("A photo of", pics[1:])]  # prompts and image sizes of other lengths
+    for settings in (GenerationSettings(num_beams=1, max_new_tokens=5),
+                     GenerationSettings(num_beams=3, max_new_tokens=5, repetition_penalty=1.5)):
+        assert model.generate(inputs, settings) == [model.generate([i], settings)[0]
+                                                    for i in inputs]
+
+
 def test_identity_follows_the_published_configs(vlms):
     llava, qwen = vlms["llava"], vlms["qwen2vl"]
     cfg, tok = llava.hf.config, llava.tokenizer
