@@ -3,7 +3,10 @@
 Builds random-weight models with the real shapes (EVA ViT-g/14 at 224px, BERT-base Q-Former
 with 32 queries, and Vicuna-7B or FlanT5-XL) in bf16 directly on the GPU (no weight init, then
 a cheap normal fill), with locally built tokenizers, and runs them through the product's own
-`InstructBlipFamilyModel`. Prints samples/second and peak GPU memory for
+`InstructBlipFamilyModel`; with `--models llava`, LLaVA-1.5-7B's shapes (CLIP ViT-L/14 at
+336px, 576 image tokens, a GELU projector, LLaMA-7B) through the product's
+`VisionLanguageModel`. The images are preprocessed beforehand, as the media workers do (the
+model thread gets `ModelInput.pixels`). Prints samples/second and peak GPU memory for
 - generate, short answer: 5 beams, 1-10 new tokens;
 - generate, caption: 5 beams, 10-80 new tokens, repetition penalty 1.5;
 - rank: 100 candidates of 3-12 tokens after a ~60-token prompt (Visual-Dialog-like);
@@ -19,6 +22,7 @@ workloads stand in for the datasets (iVQA's 4 frames are timed as one image, MSV
 vocabulary as MSRVTT-QA's 1,500 answers), and real checkpoints stop at EOS sooner.
 
     python bench/gpu.py                 # on an H100/H200 (exits with a message without CUDA)
+    python bench/gpu.py --models vicuna,t5,llava   # the LLaVA-1.5-7B shapes too
     python bench/gpu.py --smoke         # tiny shapes on CPU: checks the script end to end
 """
 
@@ -46,7 +50,7 @@ PROMPT = ("Dialog history: a man riding a horse on a beach next to the ocean. Q:
           "A: yes Q: how many people are there? A: one Q: what color is the horse? A: brown "
           "Question: is the man wearing a hat? Short answer:")
 # The tasks' own LAVIS decoding arguments (GQA short answers, NoCaps captions) per architecture.
-_ARCH = {"vicuna": "decoder-only", "t5": "encoder-decoder"}
+_ARCH = {"vicuna": "decoder-only", "t5": "encoder-decoder", "llava": "decoder-only"}
 SHORT = {k: load_tasks()["gqa"].generation_settings(a) for k, a in _ARCH.items()}
 CAPTION = {k: load_tasks()["nocaps"].generation_settings(a) for k, a in _ARCH.items()}
 
@@ -60,6 +64,8 @@ class Shapes:
     vicuna: dict
     t5: dict
     num_query_tokens: int
+    clip: dict | None = None  # LLaVA-1.5's vision tower
+    llava_vocab: int = 32064  # llava-1.5-7b-hf's text vocabulary (32000 + 2 added, padded)
 
 
 REAL = Shapes(
@@ -74,6 +80,9 @@ REAL = Shapes(
             num_decoder_layers=24, num_heads=32, feed_forward_proj="gated-gelu",
             tie_word_embeddings=False, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
     num_query_tokens=32,
+    clip=dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
+              num_attention_heads=16, image_size=336, patch_size=14, projection_dim=768,
+              hidden_act="quick_gelu"),
 )
 SMOKE = Shapes(
     vision=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
@@ -87,6 +96,9 @@ SMOKE = Shapes(
             num_heads=4, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
             pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
     num_query_tokens=8,
+    clip=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+              image_size=56, patch_size=14, projection_dim=32, hidden_act="quick_gelu"),
+    llava_vocab=1024,
 )
 
 
@@ -109,25 +121,31 @@ def build_config(kind: str, shapes: Shapes):
     )
 
 
-@torch.no_grad()
-def build_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype):
-    """The model allocated on the device without init, filled with N(0, 0.02) (norms at 1)."""
-    from transformers import InstructBlipForConditionalGeneration
+def llava_config(shapes: Shapes, tok):
+    """llava-hf/llava-1.5-7b-hf's config at these shapes: CLIP tower, second-to-last layer
+    without CLS, GELU projector, Vicuna-7B (LLaMA) text model; the image and pad ids are the
+    local tokenizer's."""
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
+
+    ids = tok.convert_tokens_to_ids
+    text = {**shapes.vicuna, "vocab_size": shapes.llava_vocab, "pad_token_id": ids("<pad>"),
+            "tie_word_embeddings": False}
+    return LlavaConfig(vision_config=CLIPVisionConfig(**shapes.clip).to_dict(),
+                       text_config=LlamaConfig(**text).to_dict(),
+                       image_token_index=ids("<image>"), pad_token_id=ids("<pad>"),
+                       vision_feature_layer=-2, vision_feature_select_strategy="default",
+                       projector_hidden_act="gelu", tie_word_embeddings=False)
+
+
+def _allocated(cls, config, device: str, dtype: torch.dtype):
+    """cls(config) allocated on the device without init, filled with N(0, 0.02) (norms at 1)."""
     from transformers.initialization import no_init_weights
 
-    from ibench.models.instructblip import InstructBlipFamilyModel
-    from ibench.models.tiny import (
-        build_image_processor,
-        build_lm_tokenizer,
-        build_qformer_tokenizer,
-    )
-
-    config = build_config(kind, shapes)
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
         with torch.device(device), no_init_weights():
-            hf = InstructBlipForConditionalGeneration(config)
+            hf = cls(config)
     finally:
         torch.set_default_dtype(previous)
     generator = torch.Generator(device=device).manual_seed(0)
@@ -138,6 +156,43 @@ def build_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype):
             param.zero_()
         else:
             param.normal_(0.0, 0.02, generator=generator)
+    return hf
+
+
+@torch.no_grad()
+def build_llava(shapes: Shapes, device: str, dtype: torch.dtype):
+    """A random LLaVA-1.5-7B-shaped model behind ibench's VisionLanguageModel, its processor
+    llava-1.5's (CLIP preprocessing at the tower's size, the chat template)."""
+    from transformers import LlavaForConditionalGeneration
+
+    from ibench.models.tiny_vlm import llava_processor, llava_tokenizer
+    from ibench.models.vlm import VisionLanguageModel
+
+    tok = llava_tokenizer()
+    hf = _allocated(LlavaForConditionalGeneration, llava_config(shapes, tok), device, dtype)
+    processor = llava_processor(tok)
+    side = shapes.clip["image_size"]
+    processor.image_processor.size = {"shortest_edge": side}
+    processor.image_processor.crop_size = {"height": side, "width": side}
+    return VisionLanguageModel(hf.eval(), processor, name="random-llava")
+
+
+@torch.no_grad()
+def build_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype):
+    """The model allocated on the device without init, filled with N(0, 0.02) (norms at 1)."""
+    from transformers import InstructBlipForConditionalGeneration
+
+    from ibench.models.instructblip import InstructBlipFamilyModel
+    from ibench.models.tiny import (
+        build_image_processor,
+        build_lm_tokenizer,
+        build_qformer_tokenizer,
+    )
+
+    if kind == "llava":
+        return build_llava(shapes, device, dtype)
+    hf = _allocated(InstructBlipForConditionalGeneration, build_config(kind, shapes), device,
+                    dtype)
     hf.query_tokens.data = hf.query_tokens.data.float()  # kept in fp32, as from_pretrained does
     hf.eval()
     image_processor = build_image_processor(shapes.vision["image_size"])
@@ -157,36 +212,48 @@ def vocabulary(n: int, seed: int = 0) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _side(model) -> int:
+    """The model's input image side (BLIP: height; CLIP: the shorter side it resizes to)."""
+    size = model.image_processor.size
+    return int(size["height"] if "height" in size else size["shortest_edge"])
+
+
+def _prepared(model, frames: list[Image.Image], prompt: str, candidates: tuple[str, ...] = ()
+              ) -> ModelInput:
+    """A model input with its pixels preprocessed, as the media workers hand them over."""
+    return ModelInput(prompt, frames, candidates, pixels=model.preprocess(frames))
+
+
 def make_video_inputs(model, n: int, frames: int, answers: tuple[str, ...], seed: int = 0
                       ) -> list[ModelInput]:
     """n videos of `frames` random frames, each ranking the same answer vocabulary."""
     rs = np.random.RandomState(seed)
-    size = model.image_processor.size["height"]
+    size = _side(model)
     prompt = "Question: what is the man doing with the horse? Short answer:"
-    return [ModelInput(prompt, [Image.fromarray((rs.rand(size, size, 3) * 255).astype("uint8"))
-                                for _ in range(frames)], answers) for _ in range(n)]
+    return [_prepared(model, [Image.fromarray((rs.rand(size, size, 3) * 255).astype("uint8"))
+                              for _ in range(frames)], prompt, answers) for _ in range(n)]
 
 
 def make_option_inputs(model, n: int, n_options: int, seed: int = 0) -> list[ModelInput]:
     """n images, each with its own n_options options of 1-3 words (multiple choice)."""
     rs, rng = np.random.RandomState(seed), random.Random(seed)
-    size = model.image_processor.size["height"]
-    return [ModelInput(PROMPT, [Image.fromarray((rs.rand(size, size, 3) * 255).astype("uint8"))],
-                       tuple(" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3)))
-                             for _ in range(n_options))) for _ in range(n)]
+    size = _side(model)
+    return [_prepared(model, [Image.fromarray((rs.rand(size, size, 3) * 255).astype("uint8"))],
+                      PROMPT, tuple(" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3)))
+                                    for _ in range(n_options))) for _ in range(n)]
 
 
 def make_inputs(model, n: int, n_candidates: int, seed: int = 0) -> list[ModelInput]:
     """n inputs with random 224px frames and candidates of 3-12 tokens (varied lengths)."""
     rs, rng = np.random.RandomState(seed), random.Random(seed)
-    size = model.image_processor.size["height"]
+    size = _side(model)
     words = WORDS
     inputs = []
     for _ in range(n):
         frame = Image.fromarray((rs.rand(size, size, 3) * 255).astype("uint8"))
         cands = tuple(" ".join(rng.choice(words) for _ in range(rng.randint(3, 12)))
                       for _ in range(n_candidates))
-        inputs.append(ModelInput(PROMPT, [frame], cands))
+        inputs.append(_prepared(model, [frame], PROMPT, cands))
     return inputs
 
 
@@ -331,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse flags, check for CUDA (unless --smoke), run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny shapes on CPU")
-    parser.add_argument("--models", default="vicuna,t5", help="comma list of vicuna, t5")
+    parser.add_argument("--models", default="vicuna,t5", help="comma list of vicuna, t5, llava")
     parser.add_argument("--budget", type=float, default=540.0, help="whole-run seconds")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -341,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     else:
         device, dtype, shapes = "cuda", torch.bfloat16, REAL
-        box = args.budget / (2 * SECTIONS + 2)  # the sections of 2 models, model builds
+        n_models = len([k for k in args.models.split(",") if k.strip()])
+        box = args.budget / (n_models * (SECTIONS + 1))  # each model's sections and build
         torch.backends.cuda.matmul.allow_tf32 = True
         print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
     deadline = time.monotonic() + args.budget
@@ -351,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{kind}: skipped (run budget reached)")
             continue
         measured[kind] = bench_model(kind, shapes, device, dtype, box, deadline, args.smoke)
-    names = {"vicuna": "Vicuna-7B", "t5": "FlanT5-XL"}
+    names = {"vicuna": "Vicuna-7B", "t5": "FlanT5-XL", "llava": "LLaVA-1.5-7B"}
     for kind, times in measured.items():
         name = names.get(kind, kind) + (" (smoke shapes, CPU)" if args.smoke else "")
         print(projection(name, times))

@@ -43,6 +43,27 @@ def test_gpu_bench_real_shapes_are_the_papers():
     assert t5.text_config.num_decoder_layers == 24 and t5.text_config.is_gated_act
 
 
+def test_gpu_bench_llava_smoke_and_real_shapes(capsys):
+    """--models llava runs end to end; its real shapes are llava-hf/llava-1.5-7b-hf's
+    config.json (CLIP ViT-L/14 at 336 px, second-to-last layer without CLS: 576 image tokens;
+    Vicuna-7B; text vocabulary 32,064)."""
+    from ibench.models.tiny_vlm import llava_tokenizer
+
+    gpu = _load("gpu")
+    assert gpu.main(["--smoke", "--models", "llava"]) == 0
+    out = capsys.readouterr().out
+    assert "llava:" in out and out.count("rank, ") == 3
+    assert "held-out projection, LLaVA-1.5-7B" in out
+    config = gpu.llava_config(gpu.REAL, llava_tokenizer())
+    vision, text = config.vision_config, config.text_config
+    assert (vision.hidden_size, vision.num_hidden_layers, vision.intermediate_size) == (
+        1024, 24, 4096)
+    assert (vision.image_size // vision.patch_size) ** 2 == 576
+    assert (config.vision_feature_layer, config.vision_feature_select_strategy) == (-2, "default")
+    assert (text.hidden_size, text.num_hidden_layers, text.intermediate_size) == (4096, 32, 11008)
+    assert text.vocab_size == 32064 and config.projector_hidden_act == "gelu"
+
+
 def test_rank_speed_quick(capsys):
     speed = _load("rank_speed")
     assert speed.main(["--quick"]) == 0
