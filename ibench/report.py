@@ -390,6 +390,25 @@ def _split_predictions(run: RunDir, task: str, metric: str
     return by_template
 
 
+def _model_protocol_warnings(man_a: dict[str, Any], man_b: dict[str, Any]) -> list[str]:
+    """For a run of another vision-language model (models/vlm.py): how its protocol differs,
+    since a difference to an InstructBLIP run (or to another such model) then also measures
+    the prompt format and the image preprocessing, not the model alone."""
+    infos = [m.get("model_info") if isinstance(m.get("model_info"), dict) else {}
+             for m in (man_a, man_b)]
+    out = []
+    for label, info in zip("AB", infos, strict=True):
+        differences = info.get("protocol_differences")
+        if differences:
+            out.append(f"run {label} is {info.get('family')}, not InstructBLIP; its protocol "
+                       f"differs: {'; '.join(map(str, differences))}")
+    a, b = ((i.get("protocol_differences") or None, i.get("family")) for i in infos)
+    if out and a != b:
+        out.append("the difference mixes the model change with a change of prompt format and "
+                   "image preprocessing")
+    return out
+
+
 def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int = 0) -> Comparison:
     """Per task: A, B, B - A with a paired-bootstrap 95% interval and p-value, and flips."""
     run_a, man_a = open_run(path_a)
@@ -412,6 +431,7 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
         out.warnings.append(
             "the runs differ in protocol settings (" + ", ".join(protocol) + "): the "
             "difference mixes the model change with a protocol change")
+    out.warnings.extend(_model_protocol_warnings(man_a, man_b))
     met_a = read_json(run_a.metrics)["tasks"] if run_a.metrics.exists() else {}
     met_b = read_json(run_b.metrics)["tasks"] if run_b.metrics.exists() else {}
     shared_tasks = [t for t in sa["tasks"] if t in sb["tasks"]]

@@ -53,6 +53,22 @@ def test_compare_warns_on_protocol_and_sample_differences(tmp_path):
     assert result.rows[0].result.n == 8
 
 
+def test_compare_names_another_models_protocol(tmp_path):
+    a = make_run(tmp_path, "a", A, LABELS)
+    b = make_run(tmp_path, "b", B, LABELS, model="llava-hf/llava-1.5-7b-hf")
+    manifest = json.loads((b / "manifest.json").read_text())
+    manifest["model_info"] = {"family": "llava", "protocol_differences": [
+        "the prompt is the user turn of its chat template", "576 image tokens"]}
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    text = " | ".join(compare_runs(a, b, n_resamples=100).warnings)
+    assert ("run B is llava, not InstructBLIP; its protocol differs: the prompt is the user "
+            "turn of its chat template; 576 image tokens") in text
+    assert "mixes the model change with a change of prompt format" in text
+    assert "run A is llava" not in text and "run A is tiny" not in text
+    same = compare_runs(b, b, n_resamples=100).warnings  # the same model: listed, not mixed
+    assert any("run A is llava" in w for w in same) and not any("mixes" in w for w in same)
+
+
 def test_leaderboard_formats(tmp_path):
     run = make_run(tmp_path, "a", A, LABELS, model="Salesforce/instructblip-vicuna-7b")
     board = build_leaderboard([run])
