@@ -89,10 +89,13 @@ class Loaded:
     key: str | None = None
 
 
-def media_key(request: Request, frames: int | None, image_resize: str) -> str:
+def media_key(request: Request, frames: int | None, image_resize: str,
+              clip_tolerance_s: float = 1.0) -> str:
     """What identifies a request's media item: the file (and parquet row), the clip, the
-    number of frames sampled and the preprocessing."""
-    return json.dumps([str(request.media), request.media_row, request.clip, frames, image_resize])
+    number of frames sampled, the clip tolerance (it decides the frames' window) and the
+    preprocessing. The vision caches key on it across tasks too."""
+    clip = None if request.clip is None else [*request.clip, clip_tolerance_s]
+    return json.dumps([str(request.media), request.media_row, clip, frames, image_resize])
 
 
 def load_request_media(request: Request, frames: int | None,
@@ -102,7 +105,7 @@ def load_request_media(request: Request, frames: int | None,
     """Load the image, or sample `frames` frames of the video (inside the request's clip when
     it has one), then preprocess them with `prepare` when given; a MediaError is kept, not
     raised."""
-    key = media_key(request, frames, image_resize)
+    key = media_key(request, frames, image_resize, clip_tolerance_s)
     try:
         if frames is None and request.media_row is not None:
             loaded = Loaded(request, [load_embedded_image(request.media, *request.media_row)])
@@ -133,7 +136,8 @@ class MediaMemo:
 
     def load(self, request: Request, *args: Any, **kwargs: Any) -> Loaded:
         key = media_key(request, args[0] if args else kwargs.get("frames"),
-                        kwargs.get("image_resize", "square"))
+                        kwargs.get("image_resize", "square"),
+                        args[1] if len(args) > 1 else kwargs.get("clip_tolerance_s", 1.0))
         with self.lock:
             future = self.items.get(key)
             mine = future is None

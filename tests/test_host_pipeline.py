@@ -193,3 +193,17 @@ def test_a_candidate_list_is_tokenized_once(tiny_models):
     assert first + second == alone
     model.rank([ModelInput("x", [pictures[0]], candidates=(*CANDIDATES, "a new one"))])
     assert model.candidate_tokenizations - before == 2  # another list
+
+
+def test_the_media_key_names_the_clip_tolerance_of_a_clip():
+    """Two tasks that sample one clip of a video under different tolerances may get different
+    frames (the clip window or the whole file), so their vision-cache keys differ; an image or
+    a whole video has no window, so the tolerance does not enter its key."""
+    from ibench.execute import media_key
+    from ibench.records import Request
+
+    clip = Request("t", "s", "x", "p", "rank", Path("v.mp4"), clip=(1.0, 3.0))
+    whole = Request("t", "s", "x", "p", "rank", Path("v.mp4"))
+    assert media_key(clip, 4, "square", 1.0) != media_key(clip, 4, "square", 0.5)
+    assert media_key(whole, 4, "square", 1.0) == media_key(whole, 4, "square", 0.5)
+    assert media_key(clip, 4, "square", 1.0) != media_key(clip, 8, "square", 1.0)
