@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -268,11 +269,9 @@ class VisionLanguageModel:
         else:
             kwargs = {"images": [frame for item in inputs for frame in item.frames]}
             features = concat_features([item.pixels for item in inputs])
-        if features is None:
+        with (nullcontext() if features is None else
+              prepared_images(self.processor, features, self.image_processor)):
             enc = self.processor(text=texts, padding=True, return_tensors="pt", **kwargs)
-        else:
-            with prepared_images(self.processor, features, self.image_processor):
-                enc = self.processor(text=texts, padding=True, return_tensors="pt", **kwargs)
         enc = enc.to(self.device)
         for key, value in enc.items():
             if torch.is_floating_point(value):
