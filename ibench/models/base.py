@@ -8,7 +8,7 @@ fast.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ibench.records import Architecture, GenerationSettings, ModelInput
@@ -40,6 +40,27 @@ class Model(Protocol):
     def info(self) -> dict[str, Any]:
         """Model id, path, revision, dtype, device, ablation switches, size: for the manifest."""
         ...
+
+
+class CandidateTokens:
+    """Candidate lists tokenized once: a task's samples share one vocabulary (MSVD/MSRVTT's
+    1,000-1,500 answers) or a few short lists, so the last `size` lists are kept, keyed by the
+    list; the same list gets the same object back (scoring.cached_plan keys on it)."""
+
+    def __init__(self, tokenize: Callable[[str], list[int]], size: int = 16) -> None:
+        self.tokenize = tokenize
+        self.size = size
+        self.lists: dict[tuple[str, ...], list[list[int]]] = {}
+        self.tokenizations = 0  # distinct lists tokenized
+
+    def __call__(self, candidates: Sequence[str]) -> list[list[int]]:
+        key = tuple(candidates)
+        if key not in self.lists:
+            self.lists[key] = [self.tokenize(c) for c in key]
+            self.tokenizations += 1
+            while len(self.lists) > self.size:
+                self.lists.pop(next(iter(self.lists)))
+        return self.lists[key]
 
 
 def default_device() -> str:

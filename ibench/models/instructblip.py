@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import torch
 
-from ibench.models.base import dtype_name
+from ibench.models.base import CandidateTokens, dtype_name
 from ibench.models.beams import cache_kwargs, prefill_for_beams
 from ibench.models.scoring import cached_plan, prefix_state, score_batch
 from ibench.records import Architecture, GenerationSettings, ModelInput
@@ -92,8 +92,7 @@ class InstructBlipFamilyModel:
         self._vision_cache: dict[str, torch.Tensor] = {}
         self.vision_calls = 0  # vision-encoder runs (one per media item not in the cache)
         self.vision_reused = 0  # media items whose encoder output came from the cache
-        self._candidate_cache: dict[tuple[str, ...], list[list[int]]] = {}
-        self.candidate_tokenizations = 0  # distinct candidate lists tokenized
+        self._candidate_tokens = CandidateTokens(self.candidate_ids)
 
     # ---- manifest -------------------------------------------------------------------------
 
@@ -376,17 +375,11 @@ class InstructBlipFamilyModel:
         got = iter(score_batch(self.lm, states, plans, chunk_size, pad_id))
         return [next(got) if item.candidates else [] for item in inputs]
 
-    # Candidate lists tokenized once: a task's samples share one vocabulary (MSVD/MSRVTT's
-    # 1,000-1,500 answers) or a few short lists, so a small cache keyed by the list holds them.
-    CANDIDATE_CACHE_LISTS = 16
-
     def candidate_token_ids(self, candidates: tuple[str, ...]) -> list[list[int]]:
         """`candidate_ids` of every candidate, computed once per distinct candidate list."""
-        cache = self._candidate_cache
-        key = tuple(candidates)
-        if key not in cache:
-            cache[key] = [self.candidate_ids(c) for c in key]
-            self.candidate_tokenizations += 1
-            while len(cache) > self.CANDIDATE_CACHE_LISTS:
-                cache.pop(next(iter(cache)))
-        return cache[key]
+        return self._candidate_tokens(candidates)
+
+    @property
+    def candidate_tokenizations(self) -> int:
+        """Distinct candidate lists tokenized so far."""
+        return self._candidate_tokens.tokenizations

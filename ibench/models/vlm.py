@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from ibench.models.base import ModelLoadError, dtype_name
+from ibench.models.base import CandidateTokens, ModelLoadError, dtype_name
 from ibench.models.prepared import concat_features, prepared_images
 from ibench.models.scoring import (
     _cache_kwarg,
@@ -135,8 +135,7 @@ class VisionLanguageModel:
                            and getattr(processor, "video_token", None) is not None)
             video_input = VIDEO if takes_video else FRAMES
         self.video_input = video_input
-        self._candidate_cache: dict[tuple[str, ...], list[list[int]]] = {}
-        self.candidate_tokenizations = 0  # distinct candidate lists tokenized
+        self._candidate_tokens = CandidateTokens(self.candidate_ids)
         self._vision_cache: dict[tuple[str, str], Any] = {}
         self.vision_calls = 0  # media items through the vision encoder
         self.vision_reused = 0  # media items whose encoder output came from the cache
@@ -405,15 +404,11 @@ class VisionLanguageModel:
         got = iter(score_batch(self.text_lm, states, plans, chunk_size, self._pad_id()))
         return [next(got) if item.candidates else [] for item in inputs]
 
-    CANDIDATE_CACHE_LISTS = 16  # a task's lists: one vocabulary (MSVD, MSRVTT) or a few
-
     def candidate_token_ids(self, candidates: tuple[str, ...]) -> list[list[int]]:
         """`candidate_ids` of every candidate, computed once per distinct candidate list."""
-        cache = self._candidate_cache
-        key = tuple(candidates)
-        if key not in cache:
-            cache[key] = [self.candidate_ids(c) for c in key]
-            self.candidate_tokenizations += 1
-            while len(cache) > self.CANDIDATE_CACHE_LISTS:
-                cache.pop(next(iter(cache)))
-        return cache[key]
+        return self._candidate_tokens(candidates)
+
+    @property
+    def candidate_tokenizations(self) -> int:
+        """Distinct candidate lists tokenized so far."""
+        return self._candidate_tokens.tokenizations
