@@ -188,3 +188,23 @@ def test_error_and_warning_lines_show_run_folder_text_visibly(capsys, tmp_path):
     assert code == 1 and err.startswith("error:")
     _no_escapes(out + err)
     assert "gone\\x1b]0;pwned\\x07" in err
+
+
+def test_compare_shows_another_models_protocol_as_text(capsys, tmp_path):
+    """The protocol warning quotes a run folder's manifest (model family and differences)."""
+    from run_fixtures import make_run
+
+    runs = [make_run(tmp_path, name, [1, 0, 1, 1], [1, 0, 1, 0]) for name in ("a", "b")]
+    manifest = json.loads((runs[1] / "manifest.json").read_text())
+    manifest["model_info"] = {"family": "fam\x1b]0;pwned\x07", "protocol_differences": [HOSTILE]}
+    (runs[1] / "manifest.json").write_text(json.dumps(manifest))
+    code, out, err = run_cli(capsys, "compare", *map(str, runs))
+    assert code == 0
+    _no_escapes(out + err)
+    assert "run B is fam\\x1b]0;pwned\\x07, not InstructBLIP" in " ".join(err.split())
+    for fmt in ("md", "latex", "json"):
+        code, out, _ = run_cli(capsys, "compare", *map(str, runs), "--format", fmt)
+        assert code == 0
+        _no_escapes(out)
+        if fmt == "md":
+            assert "&lt;script&gt;alert(1)" in out and "<script>" not in out

@@ -63,6 +63,22 @@ class CandidateTokens:
         return self.lists[key]
 
 
+class TokenizesCandidateLists:
+    """For a model with `_candidate_tokens` (a CandidateTokens over its `candidate_ids`): each
+    candidate list tokenized once, and how many lists were."""
+
+    _candidate_tokens: CandidateTokens
+
+    def candidate_token_ids(self, candidates: tuple[str, ...]) -> list[list[int]]:
+        """`candidate_ids` of every candidate, computed once per distinct candidate list."""
+        return self._candidate_tokens(candidates)
+
+    @property
+    def candidate_tokenizations(self) -> int:
+        """Distinct candidate lists tokenized so far."""
+        return self._candidate_tokens.tokenizations
+
+
 def default_device() -> str:
     """cuda when a GPU is visible, else cpu."""
     import torch

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import torch
 
-from ibench.models.base import CandidateTokens, dtype_name
+from ibench.models.base import CandidateTokens, TokenizesCandidateLists, dtype_name
 from ibench.models.beams import cache_kwargs, prefill_for_beams
 from ibench.models.scoring import cached_plan, prefix_state, score_batch
 from ibench.records import Architecture, GenerationSettings, ModelInput
@@ -56,7 +56,7 @@ def _repetition_penalty(penalty: float) -> Any:
     return LogitsProcessorList([RepetitionPenaltyLogitsProcessor(penalty=float(penalty))])
 
 
-class InstructBlipFamilyModel:
+class InstructBlipFamilyModel(TokenizesCandidateLists):
     """A loaded InstructBLIP or BLIP-2 checkpoint with batched `generate` and `rank`."""
 
     def __init__(
@@ -374,12 +374,3 @@ class InstructBlipFamilyModel:
         plans = [cached_plan(self.candidate_token_ids(item.candidates)) for item in ranked]
         got = iter(score_batch(self.lm, states, plans, chunk_size, pad_id))
         return [next(got) if item.candidates else [] for item in inputs]
-
-    def candidate_token_ids(self, candidates: tuple[str, ...]) -> list[list[int]]:
-        """`candidate_ids` of every candidate, computed once per distinct candidate list."""
-        return self._candidate_tokens(candidates)
-
-    @property
-    def candidate_tokenizations(self) -> int:
-        """Distinct candidate lists tokenized so far."""
-        return self._candidate_tokens.tokenizations

@@ -270,20 +270,28 @@ def spread_init(model, qk_gain: float = 2.0, embedding_std: float = 0.5) -> None
             param.normal_(0.0, gain / param[0].numel() ** 0.5)
 
 
+def seeded_model(cls, config, seed: int):
+    """cls(config) in eval mode with spread_init weights drawn from `seed` (the global RNG is
+    left as it was)."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = cls(config).eval()
+        spread_init(model)
+    return model
+
+
 def build_tiny(kind: TinyKind, seed: int = 0, *, lm_hidden: int = LM_HIDDEN, lm_layers: int = 2,
                num_query_tokens: int = NUM_QUERY_TOKENS):
     """(model, image processor, LM tokenizer, Q-Former tokenizer), in memory, seeded."""
-    import torch
     from transformers import InstructBlipForConditionalGeneration
 
     lm_tok = build_lm_tokenizer(kind)
     config = tiny_config(kind, len(lm_tok), lm_tok.convert_tokens_to_ids(IMAGE_TOKEN),
                          lm_hidden=lm_hidden, lm_layers=lm_layers,
                          num_query_tokens=num_query_tokens)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = InstructBlipForConditionalGeneration(config).eval()
-        spread_init(model)
+    model = seeded_model(InstructBlipForConditionalGeneration, config, seed)
     return model, build_image_processor(), lm_tok, build_qformer_tokenizer()
 
 
@@ -334,7 +342,6 @@ def build_tiny_video(seed: int = 0):
     tokenizer), in memory, seeded: the tiny Vicuna recipe in transformers' InstructBLIP-Video
     classes, its tokenizer given the `<video>` placeholder as InstructBlipVideoProcessor adds
     it (an added special token after the vocabulary), the config's video_token_index its id."""
-    import torch
     from tokenizers import AddedToken
     from transformers import InstructBlipVideoConfig, InstructBlipVideoForConditionalGeneration
 
@@ -349,10 +356,7 @@ def build_tiny_video(seed: int = 0):
         vision_config=image.vision_config.to_dict(), qformer_config=image.qformer_config.to_dict(),
         text_config=image.text_config.to_dict(), num_query_tokens=image.num_query_tokens,
         video_token_index=video_id)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = InstructBlipVideoForConditionalGeneration(config).eval()
-        spread_init(model)
+    model = seeded_model(InstructBlipVideoForConditionalGeneration, config, seed)
     return model, build_image_processor(), lm_tok, build_qformer_tokenizer()
 
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from ibench.models.tiny import _corpus_lines, spread_init
+from ibench.models.tiny import _corpus_lines, seeded_model
 
 VlmKind = Literal["llava", "qwen2vl"]
 BASE_VOCAB = 1000  # the tiny BPE vocabulary; the specials follow it, as in the real tokenizers
@@ -193,7 +193,6 @@ def qwen2vl_image_processor() -> Any:
 
 def build_tiny_vlm(kind: VlmKind, seed: int = 0, **lm_sizes: int) -> tuple[Any, Any]:
     """(model, tokenizer), in memory, seeded; lm_sizes (lm_hidden, lm_layers): LLaVA only."""
-    import torch
     from transformers import LlavaForConditionalGeneration, Qwen2VLForConditionalGeneration
 
     if kind == "llava":
@@ -204,11 +203,7 @@ def build_tiny_vlm(kind: VlmKind, seed: int = 0, **lm_sizes: int) -> tuple[Any, 
         config, cls = qwen2vl_config(tok), Qwen2VLForConditionalGeneration
     else:
         raise ValueError(f"unknown tiny vision-language kind {kind!r}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = cls(config).eval()
-        spread_init(model)
-    return model, tok
+    return seeded_model(cls, config, seed), tok
 
 
 def tiny_llava_model(seed: int = 0, **lm_sizes: int) -> Any:

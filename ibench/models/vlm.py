@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from ibench.models.base import CandidateTokens, ModelLoadError, dtype_name
+from ibench.models.base import CandidateTokens, ModelLoadError, TokenizesCandidateLists, dtype_name
 from ibench.models.prepared import concat_features, prepared_images
 from ibench.models.scoring import (
     _cache_kwarg,
@@ -106,7 +106,7 @@ def _image_call_kwargs(processor: Any) -> dict[str, Any] | None:
         return None
 
 
-class VisionLanguageModel:
+class VisionLanguageModel(TokenizesCandidateLists):
     """A loaded transformers image-text-to-text model with batched `generate` and `rank`."""
 
     architecture: Architecture = "decoder-only"
@@ -403,12 +403,3 @@ class VisionLanguageModel:
         plans = [cached_plan(self.candidate_token_ids(item.candidates)) for item in ranked]
         got = iter(score_batch(self.text_lm, states, plans, chunk_size, self._pad_id()))
         return [next(got) if item.candidates else [] for item in inputs]
-
-    def candidate_token_ids(self, candidates: tuple[str, ...]) -> list[list[int]]:
-        """`candidate_ids` of every candidate, computed once per distinct candidate list."""
-        return self._candidate_tokens(candidates)
-
-    @property
-    def candidate_tokenizations(self) -> int:
-        """Distinct candidate lists tokenized so far."""
-        return self._candidate_tokens.tokenizations
