@@ -44,7 +44,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ibench.records import GenerationSettings, ModelInput  # noqa: E402
-from ibench.tasks import load_tasks  # noqa: E402
+from ibench.spec.taskfile import load_tasks  # noqa: E402
 
 PROMPT = ("Dialog history: a man riding a horse on a beach next to the ocean. Q: is it sunny? "
           "A: yes Q: how many people are there? A: one Q: what color is the horse? A: brown "
@@ -165,7 +165,7 @@ def build_llava(shapes: Shapes, device: str, dtype: torch.dtype):
     llava-1.5's (CLIP preprocessing at the tower's size, the chat template)."""
     from transformers import LlavaForConditionalGeneration
 
-    from ibench.models.tiny_vlm import llava_processor, llava_tokenizer
+    from ibench.models.tiny.llava_qwen import llava_processor, llava_tokenizer
     from ibench.models.vlm import VisionLanguageModel
 
     tok = llava_tokenizer()
@@ -183,7 +183,7 @@ def build_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype):
     from transformers import InstructBlipForConditionalGeneration
 
     from ibench.models.instructblip import InstructBlipFamilyModel
-    from ibench.models.tiny import (
+    from ibench.models.tiny.blip import (
         build_image_processor,
         build_lm_tokenizer,
         build_qformer_tokenizer,

@@ -40,9 +40,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ibench.models.tiny import _corpus_lines, tiny_model  # noqa: E402
-from ibench.models.tiny_vlm import tiny_llava_model  # noqa: E402
-from ibench.models.trie import plan_candidates  # noqa: E402
+from ibench.models.rank.trie import plan_candidates  # noqa: E402
+from ibench.models.tiny.blip import _corpus_lines, tiny_model  # noqa: E402
+from ibench.models.tiny.llava_qwen import tiny_llava_model  # noqa: E402
 from ibench.records import ModelInput  # noqa: E402
 
 

@@ -46,7 +46,7 @@ def default_sample_pack(per_task: int = 8) -> Path:
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
-            from ibench.results import RunError
+            from ibench.run.folder import RunError
 
             raise RunError(f"cannot write the sample pack in {target.parent}: the disk is full "
                            f"({exc.strerror}); free space there or point IBENCH_CACHE at another "

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ibench.tasks import DataSpec, TaskSpec, load_tasks
+from ibench.spec.taskfile import DataSpec, TaskSpec, load_tasks
 
 PER_TASK = 8
 

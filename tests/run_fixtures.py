@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ibench.results import RunDir, append_lines, write_json
-from ibench.scoring import score_run
+from ibench.run.folder import RunDir, append_lines, write_json
+from ibench.run.score import score_run
 
 
 def make_run(root: Path, name: str, correct: list[int], labels: list[int],

@@ -13,14 +13,14 @@ import pytest
 from cli_helpers import run_cli
 from run_fixtures import make_run
 
-import ibench.tasks
-import ibench.templates
+import ibench.spec.taskfile
+import ibench.spec.templates
 from ibench.data.errors import DataError
 from ibench.data.source import read_csv
 from ibench.metrics import MetricError, ptb_tokenize
 from ibench.resources import resource_dir
-from ibench.results import RunDir
-from ibench.templates import TemplateError, load_family_file
+from ibench.run.folder import RunDir
+from ibench.spec.templates import TemplateError, load_family_file
 
 LABELS = [1, 0, 1, 0]
 
@@ -42,13 +42,13 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "shipped"
     for name in ("tasks", "templates"):
         shutil.copytree(resource_dir(name), root / name)
-    monkeypatch.setattr(ibench.tasks, "resource_dir", lambda name: root / name)
-    monkeypatch.setattr(ibench.templates, "resource_dir", lambda name: root / name)
-    ibench.tasks._shipped_tasks.cache_clear()
-    ibench.templates._shipped_families.cache_clear()
+    monkeypatch.setattr(ibench.spec.taskfile, "resource_dir", lambda name: root / name)
+    monkeypatch.setattr(ibench.spec.templates, "resource_dir", lambda name: root / name)
+    ibench.spec.taskfile._shipped_tasks.cache_clear()
+    ibench.spec.templates._shipped_families.cache_clear()
     yield root
-    ibench.tasks._shipped_tasks.cache_clear()
-    ibench.templates._shipped_families.cache_clear()
+    ibench.spec.taskfile._shipped_tasks.cache_clear()
+    ibench.spec.templates._shipped_families.cache_clear()
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -96,12 +96,12 @@ def test_task_file_duplicate_key(capsys, shipped):
 def test_nested_duplicate_key_and_yaml_syntax_error_are_one_line(shipped):
     path = shipped / "tasks" / "gqa.yaml"
     _replace(path, "  kind: image\n", "  kind: image\n  kind: video\n")
-    with pytest.raises(ibench.tasks.TaskError, match="duplicate key 'kind'") as err:
-        ibench.tasks.load_task_file(path)
+    with pytest.raises(ibench.spec.taskfile.TaskError, match="duplicate key 'kind'") as err:
+        ibench.spec.taskfile.load_task_file(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
     path.write_text("id: [unclosed\n")
-    with pytest.raises(ibench.tasks.TaskError, match=r"line 2, column 1: not valid YAML") as err:
-        ibench.tasks.load_task_file(path)
+    with pytest.raises(ibench.spec.taskfile.TaskError, match=r"line 2, column 1: not valid YAML") as err:
+        ibench.spec.taskfile.load_task_file(path)
     assert "\n" not in str(err.value)
 
 
@@ -192,7 +192,7 @@ def test_prediction_line_not_json(capsys, tmp_path):
 
 
 def test_prediction_line_missing_status_names_sample(tmp_path):
-    from ibench.results import RunError, load_predictions
+    from ibench.run.folder import RunError, load_predictions
 
     run = RunDir(tmp_path / "run")
     run.predictions("gqa").parent.mkdir(parents=True)
@@ -205,7 +205,7 @@ def test_prediction_line_missing_status_names_sample(tmp_path):
 
 
 def test_reference_line_without_references(tmp_path):
-    from ibench.results import RunError, load_references
+    from ibench.run.folder import RunError, load_references
 
     run = RunDir(tmp_path / "run")
     run.references("gqa").parent.mkdir(parents=True)

@@ -12,7 +12,7 @@ import yaml
 from cli_helpers import run_cli
 
 import ibench.resources as resources
-from ibench.tasks import TaskError, load_tasks, parse_gen_kwargs
+from ibench.spec.taskfile import TaskError, load_tasks, parse_gen_kwargs
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def _local_copy(tmp_path: Path, ibench_cache: Path) -> Path:
     """A copy of the tiny Vicuna checkpoint laid out as `hf download --local-dir` leaves it."""
     import shutil
 
-    from ibench.models.tiny import ensure_tiny
+    from ibench.models.tiny.blip import ensure_tiny
 
     folder = tmp_path / "instructblip-vicuna-7b"
     shutil.copytree(ensure_tiny("vicuna", ibench_cache), folder)
@@ -188,7 +188,7 @@ def _narrow(monkeypatch, width: int = 80):
 
     from rich.console import Console
 
-    import ibench.display as display
+    import ibench.cli.display as display
 
     buffer = io.StringIO()
     screen = Console(file=buffer, width=width, soft_wrap=False, color_system=None)
@@ -200,7 +200,7 @@ def test_the_leaderboard_at_80_columns_folds_no_number(monkeypatch):
     import re
 
     from ibench.cli import _print_board
-    from ibench.report import build_leaderboard, reference_rows
+    from ibench.report.leaderboard import build_leaderboard, reference_rows
 
     buffer = _narrow(monkeypatch)
     _print_board(build_leaderboard([]))

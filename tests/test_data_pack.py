@@ -17,7 +17,7 @@ from data_fixtures import (  # noqa: F401 - fixtures
 
 from ibench.data import read_samples, write_sample_pack
 from ibench.records import Sample
-from ibench.tasks import TaskSpec, load_tasks
+from ibench.spec.taskfile import TaskSpec, load_tasks
 
 TASK_IDS = sorted(load_tasks())
 

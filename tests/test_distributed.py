@@ -48,7 +48,7 @@ def test_two_processes_equal_one_and_resume_across_counts(sample_pack, tmp_path)
 
 
 def test_each_torchrun_process_gets_its_own_gpu():
-    from ibench.dist import ProcessGroup
+    from ibench.run.dist import ProcessGroup
 
     group = ProcessGroup(rank=3, world=4, local_rank=1)
     assert group.device("cuda") == "cuda:1"

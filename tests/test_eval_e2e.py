@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli, run_json
 
-from ibench.tasks import HELD_OUT_ORDER, load_tasks
+from ibench.spec.taskfile import HELD_OUT_ORDER, load_tasks
 
 HELD_IN = sorted(t for t, s in load_tasks().items() if s.split == "held-in")
 

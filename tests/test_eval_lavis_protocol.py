@@ -13,7 +13,7 @@ from PIL import Image
 
 from ibench.media import resize_shorter_side_center_crop
 from ibench.records import ModelInput
-from ibench.tasks import load_tasks
+from ibench.spec.taskfile import load_tasks
 
 
 def _run(capsys, pack: Path, out: Path, model: str, tasks: str) -> Path:
@@ -118,6 +118,6 @@ def test_coco_and_okvqa_tasks_crop_and_the_model_applies_it(tiny_models_for_crop
 
 @pytest.fixture(name="tiny_models_for_crop")
 def _tiny_model_for_crop():
-    from ibench.models.tiny import tiny_model
+    from ibench.models.tiny.blip import tiny_model
 
     return tiny_model("t5")

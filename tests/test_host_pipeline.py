@@ -17,12 +17,12 @@ from models_fixtures import (  # noqa: F401 - fixtures
     tiny_models_fixture,
 )
 
-import ibench.execute as execute
-from ibench.execute import LineWriter, TaskRunner
+import ibench.run.execute as execute
 from ibench.records import ModelInput, Request
-from ibench.results import read_lines
-from ibench.runner import grouped_by_media
-from ibench.tasks import load_tasks
+from ibench.run.evaluate import grouped_by_media
+from ibench.run.execute import LineWriter, TaskRunner
+from ibench.run.folder import read_lines
+from ibench.spec.taskfile import load_tasks
 
 
 def _requests(task: str, media: list[str], templates: int) -> list[Request]:
@@ -199,8 +199,8 @@ def test_the_media_key_names_the_clip_tolerance_of_a_clip():
     """Two tasks that sample one clip of a video under different tolerances may get different
     frames (the clip window or the whole file), so their vision-cache keys differ; an image or
     a whole video has no window, so the tolerance does not enter its key."""
-    from ibench.execute import media_key
     from ibench.records import Request
+    from ibench.run.execute import media_key
 
     clip = Request("t", "s", "x", "p", "rank", Path("v.mp4"), clip=(1.0, 3.0))
     whole = Request("t", "s", "x", "p", "rank", Path("v.mp4"))

@@ -117,7 +117,7 @@ def test_the_cell_functions():
 def test_print_table_never_parses_a_cell_title_or_caption_as_markup():
     from rich.console import Console
 
-    from ibench.display import print_table
+    from ibench.cli.display import print_table
 
     buf = io.StringIO()
     print_table(HOSTILE, ["model", HOSTILE], [[HOSTILE, "1.0"], ["[/x]", None]],
@@ -132,7 +132,7 @@ def test_print_table_never_parses_a_cell_title_or_caption_as_markup():
 def test_the_console_shows_control_characters_of_styled_text_too():
     from rich.text import Text
 
-    from ibench.display import SafeConsole
+    from ibench.cli.display import SafeConsole
 
     buf = io.StringIO()
     out = SafeConsole(file=buf, width=200, force_terminal=True, color_system="standard")
@@ -145,7 +145,7 @@ def test_the_console_shows_control_characters_of_styled_text_too():
 
 
 def test_print_json_escapes_c1_and_del_and_round_trips(capsys):
-    from ibench.display import print_json
+    from ibench.cli.display import print_json
 
     print_json({HOSTILE: [HOSTILE, "é"]})
     out = capsys.readouterr().out
@@ -155,8 +155,8 @@ def test_print_json_escapes_c1_and_del_and_round_trips(capsys):
 
 
 def test_progress_bars_show_a_task_name_as_text():
-    from ibench.display import SafeConsole
-    from ibench.evalui import RichHooks
+    from ibench.cli.display import SafeConsole
+    from ibench.cli.progress import RichHooks
 
     hooks = RichHooks()
     hooks.err = SafeConsole(file=io.StringIO(), width=200)

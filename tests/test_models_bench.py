@@ -47,7 +47,7 @@ def test_gpu_bench_llava_smoke_and_real_shapes(capsys):
     """--models llava runs end to end; its real shapes are llava-hf/llava-1.5-7b-hf's
     config.json (CLIP ViT-L/14 at 336 px, second-to-last layer without CLS: 576 image tokens;
     Vicuna-7B; text vocabulary 32,064)."""
-    from ibench.models.tiny_vlm import llava_tokenizer
+    from ibench.models.tiny.llava_qwen import llava_tokenizer
 
     gpu = _load("gpu")
     assert gpu.main(["--smoke", "--models", "llava"]) == 0

@@ -17,7 +17,7 @@ def blip2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2Processor
     from transformers import Blip2QFormerConfig as QFormerConfig
 
-    from ibench.models import tiny
+    from ibench.models.tiny import blip as tiny
 
     tok = tiny.build_lm_tokenizer("t5")
     ref = tiny.tiny_config("t5", len(tok), tok.convert_tokens_to_ids(tiny.IMAGE_TOKEN))

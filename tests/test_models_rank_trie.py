@@ -15,8 +15,8 @@ from models_fixtures import (  # noqa: F401 - fixtures
     tiny_models_fixture,
 )
 
-from ibench.models import scoring
-from ibench.models.trie import plan_candidates
+from ibench.models.rank import loglik as scoring
+from ibench.models.rank.trie import plan_candidates
 from ibench.records import ModelInput
 
 KINDS = ("t5", "vicuna")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from models_fixtures import tiny_dirs_fixture  # noqa: F401 - fixture
 
-from ibench.models import tiny
+from ibench.models.tiny import blip as tiny
 
 
 def _files(root: Path) -> dict[str, bytes]:

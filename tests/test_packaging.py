@@ -25,11 +25,11 @@ def test_wheel_ships_tasks_templates_and_reference(tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
-        "from ibench.resources import resource_dir; from ibench.tasks import load_tasks; "
-        "from ibench.templates import load_families; from ibench.report import reference_rows; "
+        "from ibench.resources import resource_dir; from ibench.spec.taskfile import load_tasks; "
+        "from ibench.spec.templates import load_families; from ibench.report.leaderboard import reference_rows; "
         "print(resource_dir('tasks')); print(len(load_tasks()), len(load_families()), "
         "len(reference_rows())); from ibench.data.formats import FORMATS; print(len(FORMATS)); "
-        "from ibench.webreport.page import _environment; "
+        "from ibench.report.html.page import _environment; "
         "print(*[_environment().get_template(n).filename for n in ('report.html', 'report.css')])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, text=True,
@@ -38,7 +38,7 @@ def test_wheel_ships_tasks_templates_and_reference(tmp_path):
     assert out[0] == str(site / "ibench" / "_shipped" / "tasks")
     assert out[1] == "28 12 11"
     assert out[2] == "35"  # every format module is in the wheel
-    templates = site / "ibench" / "webreport" / "templates"  # the HTML report's page
+    templates = site / "ibench" / "report" / "html" / "templates"  # the HTML report's page
     assert out[3] == f"{templates / 'report.html'} {templates / 'report.css'}"
 
 

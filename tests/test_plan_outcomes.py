@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from ibench.outcomes import logsumexp, rank_record
-from ibench.plan import PlanFailure, chosen_ids, plan_items
 from ibench.records import Request, Sample
-from ibench.results import append_lines, read_lines, repair_torn_tail
-from ibench.tasks import load_tasks
-from ibench.templates import load_families
+from ibench.run.folder import append_lines, read_lines, repair_torn_tail
+from ibench.run.plan import PlanFailure, chosen_ids, plan_items
+from ibench.run.predictions import logsumexp, rank_record
+from ibench.spec.taskfile import load_tasks
+from ibench.spec.templates import load_families
 
 
 def _samples(n: int) -> list[Sample]:
@@ -87,7 +87,7 @@ def test_nan_scores_are_failures_not_predictions():
 
 
 def test_damaged_lines_are_named(tmp_path):
-    from ibench.results import RunDir, RunError, load_predictions
+    from ibench.run.folder import RunDir, RunError, load_predictions
 
     path = tmp_path / "p.jsonl"
     path.write_bytes('{"a": 1}\n{"a": "é'.encode()[:-1])  # torn inside a UTF-8 character
@@ -102,7 +102,7 @@ def test_damaged_lines_are_named(tmp_path):
 
 
 def test_ok_line_beats_an_older_or_newer_failure(tmp_path):
-    from ibench.results import RunDir, load_predictions
+    from ibench.run.folder import RunDir, load_predictions
 
     run = RunDir(tmp_path)
     line = {"sample_id": "1", "template_id": "t"}

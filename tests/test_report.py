@@ -7,8 +7,8 @@ import json
 import pytest
 from run_fixtures import make_run
 
-from ibench.report import build_leaderboard, compare_runs, reference_rows, render_board
-from ibench.tasks import HELD_OUT_ORDER, load_tasks
+from ibench.report.leaderboard import build_leaderboard, compare_runs, reference_rows, render_board
+from ibench.spec.taskfile import HELD_OUT_ORDER, load_tasks
 
 LABELS = [1, 0, 1, 0, 1, 0, 1, 0, 1, 0]
 # A right on samples 0-4; B right on 0-3 and 5-7: B better on 5, 6, 7; A better on 4.

@@ -16,7 +16,7 @@ import pytest
 from cli_helpers import run_cli
 
 from ibench.records import Request
-from ibench.results import read_lines
+from ibench.run.folder import read_lines
 
 
 def _eval(capsys, pack: Path, out: Path, name: str, *extra: str) -> tuple[int, str, str]:
@@ -41,7 +41,7 @@ def test_a_run_name_that_is_not_one_safe_folder_name_is_refused(capsys, tmp_path
 _HOLD = """
 import sys, time
 from pathlib import Path
-from ibench.runlock import RunLock
+from ibench.run.lock import RunLock
 lock = RunLock(Path(sys.argv[1])).acquire()
 print("locked", flush=True)
 time.sleep(600)
@@ -90,7 +90,7 @@ def test_two_evals_on_one_run_folder_one_refused_no_duplicated_line(sample_pack,
 
 def test_a_full_disk_is_one_line_the_run_failed_and_resume_equals_a_whole_run(
         capsys, sample_pack, ibench_cache, tmp_path, monkeypatch):
-    import ibench.execute as execute
+    import ibench.run.execute as execute
 
     code, _, err = _eval(capsys, sample_pack, tmp_path, "whole")
     assert code == 0, err
@@ -127,7 +127,7 @@ def test_a_full_disk_is_one_line_the_run_failed_and_resume_equals_a_whole_run(
 
 def test_a_read_only_output_mid_run_is_one_line(capsys, sample_pack, ibench_cache, tmp_path,
                                                 monkeypatch):
-    import ibench.execute as execute
+    import ibench.run.execute as execute
 
     def read_only(path, records):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
@@ -138,7 +138,7 @@ def test_a_read_only_output_mid_run_is_one_line(capsys, sample_pack, ibench_cach
 
 
 def test_a_full_cache_leaves_no_partial_tiny_model(tmp_path, monkeypatch):
-    import ibench.models.tiny as tiny
+    import ibench.models.tiny.blip as tiny
     from ibench.models.base import ModelLoadError
 
     def full(kind, out):
@@ -171,9 +171,9 @@ class _HostOom:
 @pytest.mark.parametrize("error", [MemoryError(),
                                    RuntimeError("could not create a primitive")])
 def test_host_allocation_failures_halve_the_batch(tmp_path, monkeypatch, error):
-    import ibench.execute as execute
-    from ibench.execute import TaskRunner
-    from ibench.tasks import load_tasks
+    import ibench.run.execute as execute
+    from ibench.run.execute import TaskRunner
+    from ibench.spec.taskfile import load_tasks
 
     monkeypatch.setattr(execute, "load_image", lambda path: object())
     model = _HostOom(error)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ibench.execute import TaskRunner
 from ibench.records import Request
-from ibench.results import RunDir, RunError, read_lines
-from ibench.runner import EvalHooks, EvalOptions, check_output_writable, evaluate
-from ibench.tasks import load_tasks
+from ibench.run.evaluate import EvalHooks, EvalOptions, check_output_writable, evaluate
+from ibench.run.execute import TaskRunner
+from ibench.run.folder import RunDir, RunError, read_lines
+from ibench.spec.taskfile import load_tasks
 
 
 class OutOfMemoryError(RuntimeError):
@@ -53,7 +53,7 @@ def _requests(n: int) -> list[Request]:
 
 
 def test_out_of_memory_halves_the_batch_and_loses_nothing(tmp_path, monkeypatch):
-    import ibench.execute as execute
+    import ibench.run.execute as execute
 
     monkeypatch.setattr(execute, "load_image", lambda path: object())
     model = StubModel(max_batch=3)
@@ -69,7 +69,7 @@ def test_out_of_memory_halves_the_batch_and_loses_nothing(tmp_path, monkeypatch)
 
 
 def test_one_bad_sample_is_isolated(tmp_path, monkeypatch):
-    import ibench.execute as execute
+    import ibench.run.execute as execute
 
     monkeypatch.setattr(execute, "load_image", lambda path: object())
     runner = TaskRunner(load_tasks()["gqa"], StubModel(poison="q7?"), tmp_path / "p.jsonl",
@@ -145,7 +145,7 @@ def test_unwritable_or_full_output_fails_before_work(tmp_path):
 
 
 def test_strict_stops_at_missing_data(pack, tmp_path):
-    from ibench.execute import StrictStop
+    from ibench.run.execute import StrictStop
 
     (pack / load_tasks()["gqa"].data.files["questions"]).unlink()
     with pytest.raises(StrictStop, match="gqa: data missing"):
@@ -197,8 +197,8 @@ def test_resume_of_a_run_that_does_not_exist(pack, tmp_path):
 
 
 def test_strict_model_error_names_the_request(tmp_path, monkeypatch):
-    import ibench.execute as execute
-    from ibench.execute import StrictStop
+    import ibench.run.execute as execute
+    from ibench.run.execute import StrictStop
 
     monkeypatch.setattr(execute, "load_image", lambda path: object())
     runner = TaskRunner(load_tasks()["gqa"], StubModel(poison="q2?"), tmp_path / "p.jsonl",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ibench.tasks import TaskError, load_task_file, load_tasks, select_tasks
+from ibench.spec.taskfile import TaskError, load_task_file, load_tasks, select_tasks
 
 # protocol.md section 4, held-out table: task id -> (metric, mode). Written from the spec.
 HELD_OUT = {

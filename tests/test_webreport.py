@@ -17,10 +17,10 @@ from cli_helpers import run_cli
 from PIL import Image
 
 from ibench.cli import main
-from ibench.webreport.gallery import choose
-from ibench.webreport.plots import robustness_plot
-from ibench.webreport.tables import Spread
-from ibench.webreport.thumbs import thumbnail
+from ibench.report.html.gallery import choose
+from ibench.report.html.plots import robustness_plot
+from ibench.report.html.tables import Spread
+from ibench.report.html.thumbs import thumbnail
 
 CHROMIUM = Path("/usr/bin/chromium")
 INJECTED = "</td><script>alert(1)</script>"
@@ -48,7 +48,7 @@ def runs(sample_pack, ibench_cache, tmp_path_factory) -> dict[str, Path]:
     copy of the pack with one VSR image deleted; then A's first GQA prediction and prompt are
     replaced by markup and both reports written."""
     from ibench.data import read_samples
-    from ibench.tasks import load_tasks
+    from ibench.spec.taskfile import load_tasks
 
     root = tmp_path_factory.mktemp("webreport")
     pack = root / "pack"

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ibench.data.annotation import Record, record_list
 from ibench.data.errors import DataError
-from ibench.data.record import Record, record_list
 from ibench.data.source import Source, open_source, read_json
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 

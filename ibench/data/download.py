@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 @dataclass(frozen=True)

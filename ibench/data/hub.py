@@ -158,7 +158,7 @@ def hub_samples(source: Any, columns: list[str], build: Callable[..., Any]) -> I
     """Samples of a mirror's parquet files (the Source's files, in order): build(path, group,
     row, name, record) per row (None: a row outside the evaluated subset), a bad row becoming
     its stand-in (record.guarded)."""
-    from ibench.data.record import guarded
+    from ibench.data.annotation import guarded
 
     files = mirror_files(source, "rows")
     for path, group, row, record in iter_rows(files, columns):

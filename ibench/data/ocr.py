@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ibench.data.annotation import Record
 from ibench.data.errors import DataError
-from ibench.data.record import Record
 from ibench.data.source import Source
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ibench.data.formats import FORMATS
 from ibench.data.packkit import Pack
-from ibench.tasks import TaskSpec, load_tasks
+from ibench.spec.taskfile import TaskSpec, load_tasks
 
 
 def write_sample_pack(

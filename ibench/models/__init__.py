@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ibench.models.base import Model, ModelLoadError
-from ibench.models.zoo import ModelAlias, find_alias, list_aliases
+from ibench.models.families import ModelAlias, find_alias, list_aliases
 
 if TYPE_CHECKING:
     from ibench.models.loading import load_model
-    from ibench.models.tiny import make_tiny
+    from ibench.models.tiny.blip import make_tiny
 
 
 def __getattr__(name: str) -> Any:
@@ -23,7 +23,7 @@ def __getattr__(name: str) -> Any:
 
         return load_model
     if name == "make_tiny":
-        from ibench.models.tiny import make_tiny
+        from ibench.models.tiny.blip import make_tiny
 
         return make_tiny
     raise AttributeError(f"module 'ibench.models' has no attribute {name!r}")

@@ -33,7 +33,7 @@ import torch
 
 from ibench.models.base import CandidateTokens, TokenizesCandidateLists, dtype_name
 from ibench.models.beams import cache_kwargs, prefill_for_beams
-from ibench.models.scoring import cached_plan, prefix_state, score_batch
+from ibench.models.rank.loglik import cached_plan, prefix_state, score_batch
 from ibench.records import Architecture, GenerationSettings, ModelInput
 
 QFORMER_MAX_TOKENS = 128

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ibench.models.base import ModelLoadError, default_device, resolve_dtype
+from ibench.models.families import find_alias, list_aliases
 from ibench.models.instructblip import Family, InstructBlipFamilyModel
-from ibench.models.zoo import find_alias, list_aliases
 
 if TYPE_CHECKING:
     from ibench.models.vlm import VisionLanguageModel
@@ -115,7 +115,7 @@ def resolve_source(name: str, allow_pickle: bool = False, revision: str | None =
     """Resolve an alias, a local directory or a hub id (at `revision`) to a local directory."""
     alias = find_alias(name)
     if alias is not None and alias.tiny is not None:
-        from ibench.models.tiny import TINY_RECIPE_VERSION, ensure_tiny
+        from ibench.models.tiny.blip import TINY_RECIPE_VERSION, ensure_tiny
 
         return Source(f"ibench/{alias.alias}", ensure_tiny(alias.tiny),
                       f"tiny-recipe-{TINY_RECIPE_VERSION}")

@@ -41,7 +41,7 @@ import torch
 
 from ibench.models.base import CandidateTokens, ModelLoadError, TokenizesCandidateLists, dtype_name
 from ibench.models.prepared import concat_features, prepared_images
-from ibench.models.scoring import (
+from ibench.models.rank.loglik import (
     _cache_kwarg,
     _output_cache,
     cached_plan,

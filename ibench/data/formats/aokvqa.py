@@ -8,15 +8,15 @@ from functools import partial
 from pathlib import Path
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded, record_list
 from ibench.data.candidates import choice_fields, format_options
 from ibench.data.format import Format
 from ibench.data.packkit import (
     Pack,
 )
-from ibench.data.record import Record, guarded, record_list
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def _each(source: Source, build: Callable[[str, Path, Record], Sample]) -> Iterator[Sample]:

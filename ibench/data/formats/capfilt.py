@@ -7,15 +7,15 @@ from functools import partial
 from pathlib import PurePosixPath
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded, record_list
 from ibench.data.format import Format
 from ibench.data.packkit import (
     Pack,
 )
-from ibench.data.record import Record, guarded, record_list
 from ibench.data.slices import seeded_slice, slice_settings, unique_id
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def read_capfilt(source: Source) -> Iterator[Sample]:

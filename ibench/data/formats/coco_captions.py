@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded, record_list
 from ibench.data.errors import DataError
 from ibench.data.format import Format
 from ibench.data.hub import hub_samples
@@ -15,10 +16,9 @@ from ibench.data.packkit import (
     captions_of,
     hex_id,
 )
-from ibench.data.record import Record, guarded, record_list
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def read_coco_captions(source: Source) -> Iterator[Sample]:

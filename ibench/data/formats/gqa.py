@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded
 from ibench.data.errors import DataError
 from ibench.data.format import Format
 from ibench.data.hub import iter_rows, mirror_files
@@ -14,10 +15,9 @@ from ibench.data.packkit import (
     Pack,
     scene_qa,
 )
-from ibench.data.record import Record, guarded
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def read_gqa(source: Source) -> Iterator[Sample]:

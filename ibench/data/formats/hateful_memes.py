@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from functools import partial
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded
 from ibench.data.format import Format
 from ibench.data.packkit import (
     Pack,
 )
-from ibench.data.record import Record, guarded
 from ibench.data.source import Source, read_jsonl
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def read_hateful_memes(source: Source) -> Iterator[Sample]:

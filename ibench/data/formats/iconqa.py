@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded
 from ibench.data.candidates import choice_fields, format_options
 from ibench.data.errors import DataError
 from ibench.data.format import Format
@@ -15,10 +16,9 @@ from ibench.data.packkit import (
     Pack,
     choice_question,
 )
-from ibench.data.record import Record, guarded
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def split_pids(source: Source, key: str) -> list[str]:

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from ibench.data import synth
+from ibench.data.annotation import guarded
 from ibench.data.errors import DataError
 from ibench.data.format import Format
 from ibench.data.formats.video_qa import name_pattern, video_name
@@ -17,10 +18,9 @@ from ibench.data.packkit import (
     Pack,
     video_question,
 )
-from ibench.data.record import guarded
 from ibench.data.source import Source, read_csv
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def _seconds(row: dict, column: str, path: Path, name: str) -> float:

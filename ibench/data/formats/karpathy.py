@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import PurePosixPath
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded, record_list
 from ibench.data.errors import DataError
 from ibench.data.format import Format
 from ibench.data.packkit import (
@@ -16,10 +17,9 @@ from ibench.data.packkit import (
     captions_of,
     tokens_of,
 )
-from ibench.data.record import Record, guarded, record_list
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def read_karpathy(source: Source) -> Iterator[Sample]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import partial
 
+from ibench.data.annotation import Record, guarded, record_list
 from ibench.data.candidates import source_vocabulary
 from ibench.data.format import Format
-from ibench.data.record import Record, guarded, record_list
 from ibench.data.source import Source
 from ibench.records import Sample
 

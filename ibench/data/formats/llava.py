@@ -6,15 +6,15 @@ from collections.abc import Iterator
 from functools import partial
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded, record_list
 from ibench.data.format import Format
 from ibench.data.packkit import (
     Pack,
 )
-from ibench.data.record import Record, guarded, record_list
 from ibench.data.slices import seeded_slice, slice_settings, unique_id
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def strip_image_tag(text: str) -> str:

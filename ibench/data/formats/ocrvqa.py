@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import PurePosixPath
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded_many
 from ibench.data.errors import DataError
 from ibench.data.format import Format
 from ibench.data.ocr import join_tokens, token_limit
@@ -15,10 +16,9 @@ from ibench.data.packkit import (
     Pack,
     hex_id,
 )
-from ibench.data.record import Record, guarded_many
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def _url_suffix(url: str) -> str:

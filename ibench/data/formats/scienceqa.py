@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded
 from ibench.data.candidates import choice_fields, format_options
 from ibench.data.format import Format
 from ibench.data.formats.iconqa import problem, split_pids
@@ -15,10 +16,9 @@ from ibench.data.packkit import (
     Pack,
     choice_question,
 )
-from ibench.data.record import Record, guarded
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def read_scienceqa(source: Source) -> Iterator[Sample]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from functools import partial
 
 from ibench.data import synth
+from ibench.data.annotation import Record, bad_record_sample, guarded, record_list
 from ibench.data.errors import DataError
 from ibench.data.format import Format
 from ibench.data.hub import hub_samples
@@ -15,10 +16,9 @@ from ibench.data.packkit import (
     hex_id,
     tokens_of,
 )
-from ibench.data.record import Record, bad_record_sample, guarded, record_list
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def read_textcaps(source: Source) -> Iterator[Sample]:

@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded, record_list
 from ibench.data.format import Format
 from ibench.data.hub import hub_samples
 from ibench.data.ocr import join_tokens, load_rosetta, ocr_for, token_limit
@@ -15,10 +16,9 @@ from ibench.data.packkit import (
     hex_id,
     tokens_of,
 )
-from ibench.data.record import Record, guarded, record_list
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def read_textvqa(source: Source) -> Iterator[Sample]:

@@ -8,16 +8,16 @@ from functools import partial
 from pathlib import PurePosixPath
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded, record_list
 from ibench.data.format import Format
 from ibench.data.formats.vqa import answers_of, read_hub_vqa
 from ibench.data.packkit import (
     Pack,
     scene_qa,
 )
-from ibench.data.record import Record, guarded, record_list
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 _VIZWIZ_NAME = re.compile(r"^VizWiz_([A-Za-z]+)_\d+\.\w+$")
 

@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from ibench.data import synth
+from ibench.data.annotation import Record, guarded, record_list
 from ibench.data.errors import DataError
 from ibench.data.format import Format
 from ibench.data.hub import hub_samples
@@ -16,10 +17,9 @@ from ibench.data.packkit import (
     Pack,
     scene_qa,
 )
-from ibench.data.record import Record, guarded, record_list
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.tasks import TaskSpec
+from ibench.spec.taskfile import TaskSpec
 
 
 def answers_of(rec: Record) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ibench.metrics import METRICS, MetricError, MetricResult, bootstrap_ci, score
 from ibench.metrics.vqa import VQA_VARIANTS
-from ibench.results import RunDir, load_predictions, load_references, write_json
+from ibench.run.folder import RunDir, load_predictions, load_references, write_json
 
 N_RESAMPLES = 1000
 # The fields of a prediction line each metric reads (ibench.metrics.registry's conventions).

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ibench.media import MediaError, load_clip_frames, load_embedded_image, load_image
-from ibench.outcomes import failed_record, generate_record, rank_record
 from ibench.records import GenerationSettings, ModelInput, Request
-from ibench.results import append_lines
-from ibench.tasks import TaskSpec
+from ibench.run.folder import append_lines
+from ibench.run.predictions import failed_record, generate_record, rank_record
+from ibench.spec.taskfile import TaskSpec
 
 
 class Model(Protocol):

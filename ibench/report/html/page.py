@@ -11,10 +11,10 @@ from typing import Any
 from markupsafe import Markup
 
 from ibench import __version__
-from ibench.results import RunError
-from ibench.webreport import plots, tables
-from ibench.webreport.gallery import Gallery, build_gallery
-from ibench.webreport.runs import ReportRun, TaskLines, open_report_run, task_lines
+from ibench.report.html import plots, tables
+from ibench.report.html.gallery import Gallery, build_gallery
+from ibench.report.html.runs import ReportRun, TaskLines, open_report_run, task_lines
+from ibench.run.folder import RunError
 
 DEFAULT_SAMPLES = 12
 # The page loads nothing: pictures are data: URIs, styles inline, and there is no script.
@@ -78,7 +78,7 @@ def build_report(path_a: Path, path_b: Path | None = None, samples: int = DEFAUL
         galleries=galleries, samples=samples, seed=seed,
         problems=list(dict.fromkeys(p for g in galleries for p in g.problems)))
     if path_b is not None:
-        from ibench.report import compare_runs
+        from ibench.report.leaderboard import compare_runs
 
         report.compare = tables.compare_table(compare_runs(path_a, path_b, seed=seed))
         if report.compare.rows:
@@ -99,7 +99,7 @@ def _run_section(run: ReportRun, lines: dict[str, TaskLines]) -> RunSection:
 def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("ibench.webreport", "templates"), autoescape=True,
+    env = Environment(loader=PackageLoader("ibench.report.html", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     return env

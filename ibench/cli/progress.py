@@ -15,9 +15,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ibench.display import console, print_table
-from ibench.results import RunDir
-from ibench.runner import EvalHooks, TaskOutcome
+from ibench.cli.display import console, print_table
+from ibench.run.evaluate import EvalHooks, TaskOutcome
+from ibench.run.folder import RunDir
 from ibench.safetext import visible
 
 

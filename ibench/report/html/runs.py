@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ibench.results import RunDir, RunError, load_predictions, load_references, open_run, read_json
+from ibench.run.folder import (
+    RunDir,
+    RunError,
+    load_predictions,
+    load_references,
+    open_run,
+    read_json,
+)
 
 
 @dataclass
@@ -31,7 +38,7 @@ class ReportRun:
     @property
     def board_name(self) -> str:
         """The run's row name in `build_leaderboard`."""
-        from ibench.report import run_row_name
+        from ibench.report.leaderboard import run_row_name
 
         return run_row_name(self.name, self.manifest)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ibench.records import Request, Sample
-from ibench.tasks import TaskSpec
-from ibench.templates import Template, TemplateError, render
+from ibench.spec.taskfile import TaskSpec
+from ibench.spec.templates import Template, TemplateError, render
 
 
 @dataclass(frozen=True)

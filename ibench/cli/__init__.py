@@ -11,14 +11,14 @@ import click
 from rich.text import Text
 
 from ibench import __version__
-from ibench.display import console, print_json, print_table
-from ibench.mixture import load_sizes, sqrt_mixture, task_sizes
+from ibench.cli.display import console, print_json, print_table
 from ibench.names import UnknownNameError, resolve_name
-from ibench.prompts import task_family, zero_shot_template
-from ibench.report import Board, boards_for, render_board
+from ibench.report.leaderboard import Board, boards_for, render_board
 from ibench.safetext import terminal, visible
-from ibench.tasks import decoding_rows, layout_rows, load_tasks, select_tasks
-from ibench.templates import load_families, render
+from ibench.spec.mixture import load_sizes, sqrt_mixture, task_sizes
+from ibench.spec.prompts import task_family, zero_shot_template
+from ibench.spec.taskfile import decoding_rows, layout_rows, load_tasks, select_tasks
+from ibench.spec.templates import load_families, render
 
 EXIT_BAD_NAME = 2
 
@@ -329,7 +329,7 @@ def data_check(data_root: Path, task_names: str | None, split: str, full: bool,
 
 def _print_hub_routes(tasks: list, checks: list, data_root: Path) -> None:
     """Per task with a hub mirror: the copy in use (repo, revision, rows), or what to run."""
-    from ibench.runner import data_source
+    from ibench.run.evaluate import data_source
 
     out = console()
     for task, check in zip(tasks, checks, strict=True):
@@ -402,7 +402,7 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def models_list(as_json: bool) -> None:
     """The model aliases and what they resolve to."""
-    from ibench.models.zoo import list_aliases
+    from ibench.models.families import list_aliases
 
     aliases = list_aliases()
     if as_json:
@@ -420,7 +420,7 @@ def models_make_tiny(kind: str, directory: Path, seed: int) -> None:
     """Build a tiny random-weight checkpoint (real architecture) in DIRECTORY: InstructBLIP
     (t5, vicuna), InstructBLIP-Video (vicuna-video), LLaVA-style or Qwen2-VL-style."""
     from ibench.models.loading import quiet_transformers
-    from ibench.models.tiny import make_tiny
+    from ibench.models.tiny.blip import make_tiny
 
     quiet_transformers()
     path = make_tiny(kind, directory, seed=seed)  # type: ignore[arg-type]
@@ -497,16 +497,16 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
              allow_pickle: bool, hub_revision: str | None, gen_kwargs: str | None,
              revision: str | None, model_args: str | None, published_as: str | None) -> None:
     """Evaluate a model: generate or rank, score with the official metrics, write results."""
-    from ibench.dist import from_environment, shutdown
-    from ibench.evalui import RichHooks, print_metrics
+    from ibench.cli.progress import RichHooks, print_metrics
     from ibench.models import load_model
-    from ibench.runner import EvalOptions, evaluate
+    from ibench.run.dist import from_environment, shutdown
+    from ibench.run.evaluate import EvalOptions, evaluate
 
     chosen = select_tasks(load_tasks(), split, _split_names(task_names))
     if gen_kwargs:
         from dataclasses import replace
 
-        from ibench.tasks import parse_gen_kwargs
+        from ibench.spec.taskfile import parse_gen_kwargs
 
         overrides = parse_gen_kwargs(gen_kwargs)
         chosen = [replace(t, decoding_overrides=overrides) if t.generation else t
@@ -545,7 +545,7 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
         print_metrics(run, metrics, outcomes)
         for board in boards_for([run.path]):  # the boards the run has tasks of
             _print_board(board)
-        from ibench.webreport import report_after_eval
+        from ibench.report.html import report_after_eval
 
         click.echo(report_after_eval(run.path))
         scored = [t for t, e in metrics.get("tasks", {}).items()
@@ -567,7 +567,7 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
 def _check_model_name(name: str) -> None:
     """A name that is no alias, no folder and no owner/name hub id is a typo: say which
     aliases it is close to (as a task name's typo is answered)."""
-    from ibench.models.zoo import find_alias, list_aliases
+    from ibench.models.families import find_alias, list_aliases
 
     if find_alias(name) is not None or "/" in name or Path(name).expanduser().exists():
         return
@@ -640,7 +640,12 @@ def _num(value: float | None) -> str:
 def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
                 as_json: bool) -> None:
     """What changed from run A to run B, per task, and whether it is significant."""
-    from ibench.report import COMPARE_HEADER, compare_runs, comparison_cells, render_comparison
+    from ibench.report.leaderboard import (
+        COMPARE_HEADER,
+        compare_runs,
+        comparison_cells,
+        render_comparison,
+    )
 
     result = compare_runs(run_a, run_b, n_resamples=resamples, seed=seed)
     if as_json:
@@ -670,7 +675,7 @@ def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
 def report_cmd(run: Path, run_b: Path | None, output: Path | None, samples: int,
                seed: int) -> None:
     """A self-contained HTML report of a run, or of run B against run A (opens offline)."""
-    from ibench.webreport import file_size, write_report
+    from ibench.report.html import file_size, write_report
 
     path, report = write_report(run, run_b, output, samples=samples, seed=seed)
     for problem in report.problems:
@@ -714,11 +719,11 @@ def _stopped(signum: int) -> None:
 
 # Errors that describe bad input or a missing resource: a message and exit 1, no traceback.
 _INPUT_ERRORS = {
-    "ibench.tasks": "TaskError",
-    "ibench.templates": "TemplateError",
-    "ibench.mixture": "MixtureError",
-    "ibench.results": "RunError",
-    "ibench.execute": "StrictStop",
+    "ibench.spec.taskfile": "TaskError",
+    "ibench.spec.templates": "TemplateError",
+    "ibench.spec.mixture": "MixtureError",
+    "ibench.run.folder": "RunError",
+    "ibench.run.execute": "StrictStop",
     "ibench.data.errors": "DataError",
     "ibench.media": "MediaError",
     "ibench.metrics.base": "MetricError",

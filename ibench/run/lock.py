@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from ibench.results import RunError
+from ibench.run.folder import RunError
 
 # A run name is one path component of these characters, starting with a letter or digit.
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,199}")

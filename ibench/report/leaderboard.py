@@ -12,10 +12,10 @@ from typing import Any
 
 from ibench.metrics import MetricError, PairedComparison, paired_bootstrap, score
 from ibench.resources import resource_dir
-from ibench.results import RunDir, load_predictions, load_references, open_run, read_json
+from ibench.run.folder import RunDir, load_predictions, load_references, open_run, read_json
+from ibench.run.score import REFERENCE_FIELDS, SCORED_FIELDS, TEXT_FIELDS, clusters_of
 from ibench.safetext import latex_cell, md_cell
-from ibench.scoring import REFERENCE_FIELDS, SCORED_FIELDS, TEXT_FIELDS, clusters_of
-from ibench.tasks import HELD_OUT_ORDER
+from ibench.spec.taskfile import HELD_OUT_ORDER
 
 # Hub checkpoints that have a row in the paper's Table 1.
 PAPER_ROWS = {

@@ -309,7 +309,7 @@ def make_tiny(kind: TinyKind, out_dir: str | Path, seed: int = 0) -> Path:
     LLaVA-style / Qwen2-VL-style model, tiny_vlm.py); returns it."""
     out = Path(out_dir)
     if kind in VLM_KINDS:
-        from ibench.models.tiny_vlm import write_tiny_vlm
+        from ibench.models.tiny.llava_qwen import write_tiny_vlm
 
         out.mkdir(parents=True, exist_ok=True)
         write_tiny_vlm(kind, out, seed)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """The report's tables as plain records: the leaderboard with intervals, the difference to
 the paper, template robustness, failures by kind, the manifest, and the two-run comparison.
-The leaderboard and compare themselves come from ibench.report."""
+The leaderboard and compare themselves come from ibench.report.leaderboard."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ibench.report import PAPER_ROWS, Comparison, build_leaderboard, reference_rows
-from ibench.tasks import HELD_OUT_ORDER
-from ibench.webreport.runs import ReportRun, TaskLines
+from ibench.report.html.runs import ReportRun, TaskLines
+from ibench.report.leaderboard import PAPER_ROWS, Comparison, build_leaderboard, reference_rows
+from ibench.spec.taskfile import HELD_OUT_ORDER
 
 # A run whose model has no row in the paper is set against the row of its architecture.
 ARCHITECTURE_ROWS = {"decoder-only": "InstructBLIP (Vicuna-7B)",

@@ -8,8 +8,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from ibench.webreport.runs import ReportRun, TaskLines
-from ibench.webreport.thumbs import Media, task_media
+from ibench.report.html.runs import ReportRun, TaskLines
+from ibench.report.html.thumbs import Media, task_media
 
 MAX_FAILURE_CARDS = 50  # per task: failures shown as cards (the failures table lists more)
 MAX_TEXT = 2000  # characters of a prompt, prediction or reference shown

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ibench.tasks import TaskSpec
-from ibench.templates import Family, Template, TemplateError
+from ibench.spec.taskfile import TaskSpec
+from ibench.spec.templates import Family, Template, TemplateError
 
 
 def zero_shot_template(task: TaskSpec, families: dict[str, Family]) -> Template:

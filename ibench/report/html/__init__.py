@@ -5,7 +5,7 @@ runs.py reads the run folders, tables.py and gallery.py turn them into plain rec
 thumbs.py embeds the media, plots.py draws the SVG plots, page.py renders templates/.
 """
 
-from ibench.webreport.page import (
+from ibench.report.html.page import (
     DEFAULT_SAMPLES,
     build_report,
     default_output,

@@ -7,7 +7,7 @@ import io
 import math
 import re
 
-from ibench.webreport.tables import Difference, Spread
+from ibench.report.html.tables import Difference, Spread
 
 COLORS = ("#1f6fb4", "#d9730d", "#2e8b57", "#8e44ad")
 _RC = {"svg.fonttype": "none", "svg.hashsalt": "ibench-report", "font.size": 9,
@@ -34,7 +34,7 @@ def difference_plot(diffs: list[Difference]) -> str:
     """Horizontal bars: run - paper per dataset, with the run's 95% interval shifted alike."""
     import matplotlib
 
-    from ibench.tasks import HELD_OUT_ORDER
+    from ibench.spec.taskfile import HELD_OUT_ORDER
 
     tasks = [t for t in HELD_OUT_ORDER if any(t in d.tasks for d in diffs)]
     with matplotlib.rc_context(_RC):

@@ -28,12 +28,10 @@ from typing import Any
 from ibench import __version__
 from ibench.data import DataError, missing_files, read_samples
 from ibench.data.source import open_source
-from ibench.dist import ProcessGroup
-from ibench.execute import Model, StrictStop, TaskRunner
-from ibench.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_record, plan_items
-from ibench.prompts import select_templates, task_family
 from ibench.records import Request, Sample
-from ibench.results import (
+from ibench.run.dist import ProcessGroup
+from ibench.run.execute import Model, StrictStop, TaskRunner
+from ibench.run.folder import (
     RESUME_FIELDS,
     RETRYABLE,
     RunDir,
@@ -48,9 +46,11 @@ from ibench.results import (
     repair_torn_tail,
     write_json,
 )
-from ibench.runlock import RunLock, check_run_name
-from ibench.tasks import TaskSpec
-from ibench.templates import Family, Template
+from ibench.run.lock import RunLock, check_run_name
+from ibench.run.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_record, plan_items
+from ibench.spec.prompts import select_templates, task_family
+from ibench.spec.taskfile import TaskSpec
+from ibench.spec.templates import Family, Template
 
 # Settings that change the numbers: a run may only be continued when they are all equal.
 RESUME_KEYS = (
@@ -169,7 +169,7 @@ def file_hash(path: Path | None) -> str:
 
 def git_commit() -> str | None:
     """The ibench source commit when running from a checkout."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None
     try:
@@ -617,7 +617,7 @@ def finish_manifest(run: RunDir, manifest: dict[str, Any], outcomes: list[TaskOu
 def evaluate(options: EvalOptions, hooks: EvalHooks,
              loader: Callable[..., Any]) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
     """The whole `ibench eval`: load the model, run every task, score, write the leaderboard."""
-    from ibench.templates import load_families
+    from ibench.spec.templates import load_families
 
     name = options.run_name or default_run_name(options, options.model)
     check_run_name(name)
@@ -668,9 +668,9 @@ def lock_run(run: RunDir, group: Any) -> RunLock:
 def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..., Any],
                      families: dict[str, Family], run: RunDir
                      ) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
-    from ibench.prompts import zero_shot_template
-    from ibench.report import boards_for, render_board
-    from ibench.scoring import score_run
+    from ibench.report.leaderboard import boards_for, render_board
+    from ibench.run.score import score_run
+    from ibench.spec.prompts import zero_shot_template
 
     group = options.group
     finished = group.broadcast(finished_run(run, options, families) if group.rank == 0 else None)

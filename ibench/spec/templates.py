@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ibench.resources import included, resource_dir
-from ibench.tasks import read_yaml
+from ibench.spec.taskfile import read_yaml
 
 SOURCES = ("paper", "ibench", "dataset")
 

@@ -39,8 +39,8 @@ import torch
 from transformers.cache_utils import Cache, DynamicLayer, EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput
 
-from ibench.models.rowattn import RowsLayer, rows_attention
-from ibench.models.trie import CandidatePlan, TrieChunk, plan_candidates
+from ibench.models.rank.rowattn import RowsLayer, rows_attention
+from ibench.models.rank.trie import CandidatePlan, TrieChunk, plan_candidates
 
 CPU_BUDGET_BYTES = 1 << 30
 CUDA_BUDGET_SHARE = 0.4

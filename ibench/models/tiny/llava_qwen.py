@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from ibench.models.tiny import _corpus_lines, seeded_model
+from ibench.models.tiny.blip import _corpus_lines, seeded_model
 
 VlmKind = Literal["llava", "qwen2vl"]
 BASE_VOCAB = 1000  # the tiny BPE vocabulary; the specials follow it, as in the real tokenizers
