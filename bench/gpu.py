@@ -44,7 +44,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ibench.records import GenerationSettings, ModelInput  # noqa: E402
-from ibench.spec.taskfile import load_tasks  # noqa: E402
+from ibench.spec.suite import load_tasks
 
 PROMPT = ("Dialog history: a man riding a horse on a beach next to the ocean. Q: is it sunny? "
           "A: yes Q: how many people are there? A: one Q: what color is the horse? A: brown "
@@ -183,11 +183,8 @@ def build_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype):
     from transformers import InstructBlipForConditionalGeneration
 
     from ibench.models.instructblip import InstructBlipFamilyModel
-    from ibench.models.tiny.blip import (
-        build_image_processor,
-        build_lm_tokenizer,
-        build_qformer_tokenizer,
-    )
+    from ibench.models.tiny.base import build_image_processor, build_qformer_tokenizer
+    from ibench.models.tiny.blip import build_lm_tokenizer
 
     if kind == "llava":
         return build_llava(shapes, device, dtype)

@@ -41,8 +41,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ibench.models.rank.trie import plan_candidates  # noqa: E402
-from ibench.models.tiny.blip import _corpus_lines, tiny_model  # noqa: E402
-from ibench.models.tiny.llava_qwen import tiny_llava_model  # noqa: E402
+from ibench.models.tiny.base import corpus_lines
+from ibench.models.tiny.blip import tiny_model
+from ibench.models.tiny.llava_qwen import tiny_llava_model
 from ibench.records import ModelInput  # noqa: E402
 
 
@@ -72,7 +73,7 @@ QUICK = (
 
 def _words() -> list[str]:
     """The tiny tokenizer's corpus words (most are single tokens)."""
-    return sorted({w for line in _corpus_lines()[:-1] for w in line.split()})
+    return sorted({w for line in corpus_lines()[:-1] for w in line.split()})
 
 
 def _text_of_tokens(model, n: int, rng: random.Random) -> str:

@@ -22,7 +22,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ibench.models.tiny.llava_qwen import build_tiny_vlm, llava_processor  # noqa: E402
+from ibench.models.tiny.llava_qwen import build_tiny_vlm, llava_processor
 from ibench.models.vlm import VisionLanguageModel  # noqa: E402
 from ibench.records import ModelInput  # noqa: E402
 

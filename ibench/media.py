@@ -5,13 +5,17 @@ decord is imported only when a video is read, so image-only use never needs it.
 
 from __future__ import annotations
 
+import io
 import math
+import threading
 from pathlib import Path
 
 from PIL import Image
 
+from ibench.errors import IbenchError
 
-class MediaError(Exception):
+
+class MediaError(IbenchError):
     """An image or video that is missing, unreadable, empty, corrupt, truncated or frameless."""
 
     def __init__(self, path: Path | str, reason: str) -> None:
@@ -46,8 +50,6 @@ def load_image(path: Path | str) -> Image.Image:
 def load_embedded_image(path: Path | str, group: int, row: int, column: str) -> Image.Image:
     """Decode an image embedded in a parquet file (a hub mirror), as RGB; a MediaError names
     the file and the row when it is null or unreadable."""
-    from ibench.data.hub import image_stream, read_embedded_image
-
     path = Path(path)
     where = f"row {row} of row group {group}, column {column!r}"
     try:
@@ -175,3 +177,27 @@ def resize_shorter_side_center_crop(image: Image.Image, size: int) -> Image.Imag
     left = int(round((new_w - size) / 2.0))
     top = int(round((new_h - size) / 2.0))
     return image.crop((left, top, left + size, top + size))
+
+
+_LOCAL = threading.local()
+
+
+def read_embedded_image(path: Path, group: int, row: int, column: str) -> bytes:
+    """The bytes of an embedded image (`{"bytes", "path"}` struct) of one row: the row group's
+    image column is read once per worker thread and kept while its rows are asked for."""
+    import pyarrow.parquet as pq
+
+    key = (str(path), group, column)
+    if getattr(_LOCAL, "key", None) != key:
+        _LOCAL.column = pq.ParquetFile(path).read_row_group(group, columns=[column]).column(0)
+        _LOCAL.key = key
+    value = _LOCAL.column[row].as_py()
+    data = value.get("bytes") if isinstance(value, dict) else None
+    if not data:
+        raise ValueError(f"row {row} of row group {group} has no embedded {column!r} bytes")
+    return data
+
+
+def image_stream(data: bytes) -> io.BytesIO:
+    """A file object over image bytes, for PIL."""
+    return io.BytesIO(data)

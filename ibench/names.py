@@ -5,9 +5,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from ibench.errors import IbenchError
 
-class UnknownNameError(LookupError):
+
+class UnknownNameError(IbenchError, LookupError):
     """A name that matches nothing; the message lists the closest valid names."""
+
+    exit_code = 2
 
     def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
         valid = sorted(valid)

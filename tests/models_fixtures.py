@@ -57,7 +57,7 @@ def _memo(key: tuple[str, str], build):
 @pytest.fixture(scope="session", name="tiny_dirs")
 def tiny_dirs_fixture(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Tiny checkpoints of both kinds, built once per session into a pytest tmp dir."""
-    from ibench.models.tiny.blip import make_tiny
+    from ibench.models.tiny.checkpoints import make_tiny
 
     def build() -> dict[str, Path]:
         root = tmp_path_factory.mktemp("tiny-models")

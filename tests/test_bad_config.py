@@ -13,7 +13,9 @@ import pytest
 from cli_helpers import run_cli
 from run_fixtures import make_run
 
+import ibench.spec.suite
 import ibench.spec.taskfile
+import ibench.spec.taskspec
 import ibench.spec.templates
 from ibench.data.errors import DataError
 from ibench.data.source import read_csv
@@ -42,12 +44,12 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "shipped"
     for name in ("tasks", "templates"):
         shutil.copytree(resource_dir(name), root / name)
-    monkeypatch.setattr(ibench.spec.taskfile, "resource_dir", lambda name: root / name)
+    monkeypatch.setattr(ibench.spec.suite, "resource_dir", lambda name: root / name)
     monkeypatch.setattr(ibench.spec.templates, "resource_dir", lambda name: root / name)
-    ibench.spec.taskfile._shipped_tasks.cache_clear()
+    ibench.spec.suite._shipped_tasks.cache_clear()
     ibench.spec.templates._shipped_families.cache_clear()
     yield root
-    ibench.spec.taskfile._shipped_tasks.cache_clear()
+    ibench.spec.suite._shipped_tasks.cache_clear()
     ibench.spec.templates._shipped_families.cache_clear()
 
 
@@ -96,11 +98,12 @@ def test_task_file_duplicate_key(capsys, shipped):
 def test_nested_duplicate_key_and_yaml_syntax_error_are_one_line(shipped):
     path = shipped / "tasks" / "gqa.yaml"
     _replace(path, "  kind: image\n", "  kind: image\n  kind: video\n")
-    with pytest.raises(ibench.spec.taskfile.TaskError, match="duplicate key 'kind'") as err:
+    with pytest.raises(ibench.spec.taskspec.TaskError, match="duplicate key 'kind'") as err:
         ibench.spec.taskfile.load_task_file(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
     path.write_text("id: [unclosed\n")
-    with pytest.raises(ibench.spec.taskfile.TaskError, match=r"line 2, column 1: not valid YAML") as err:
+    with pytest.raises(ibench.spec.taskspec.TaskError,
+                       match=r"line 2, column 1: not valid YAML") as err:
         ibench.spec.taskfile.load_task_file(path)
     assert "\n" not in str(err.value)
 

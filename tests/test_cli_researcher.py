@@ -12,7 +12,9 @@ import yaml
 from cli_helpers import run_cli
 
 import ibench.resources as resources
-from ibench.spec.taskfile import TaskError, load_tasks, parse_gen_kwargs
+from ibench.spec.decoding import parse_gen_kwargs
+from ibench.spec.suite import load_tasks
+from ibench.spec.taskspec import TaskError
 
 
 @pytest.fixture
@@ -130,7 +132,7 @@ def _local_copy(tmp_path: Path, ibench_cache: Path) -> Path:
     """A copy of the tiny Vicuna checkpoint laid out as `hf download --local-dir` leaves it."""
     import shutil
 
-    from ibench.models.tiny.blip import ensure_tiny
+    from ibench.models.tiny.checkpoints import ensure_tiny
 
     folder = tmp_path / "instructblip-vicuna-7b"
     shutil.copytree(ensure_tiny("vicuna", ibench_cache), folder)
@@ -199,11 +201,12 @@ def _narrow(monkeypatch, width: int = 80):
 def test_the_leaderboard_at_80_columns_folds_no_number(monkeypatch):
     import re
 
-    from ibench.cli import _print_board
-    from ibench.report.leaderboard import build_leaderboard, reference_rows
+    from ibench.cli.display import print_board
+    from ibench.report.leaderboard import build_leaderboard
+    from ibench.spec.paper import reference_rows
 
     buffer = _narrow(monkeypatch)
-    _print_board(build_leaderboard([]))
+    print_board(build_leaderboard([]))
     text = buffer.getvalue()
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80

@@ -17,7 +17,8 @@ from data_fixtures import (  # noqa: F401 - fixtures
 
 from ibench.data import read_samples, write_sample_pack
 from ibench.records import Sample
-from ibench.spec.taskfile import TaskSpec, load_tasks
+from ibench.spec.suite import load_tasks
+from ibench.spec.taskspec import TaskSpec
 
 TASK_IDS = sorted(load_tasks())
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli, run_json
 
-from ibench.spec.taskfile import HELD_OUT_ORDER, load_tasks
+from ibench.spec.paper import held_out_order
+from ibench.spec.suite import load_tasks
 
 HELD_IN = sorted(t for t, s in load_tasks().items() if s.split == "held-in")
 
@@ -29,7 +30,7 @@ def test_held_out_tiny_t5(capsys, sample_pack, ibench_cache, tmp_path):
                              "--run-name", "t5")
     assert code == 0, err
     metrics = _metrics(tmp_path / "t5")["tasks"]
-    assert list(metrics) == list(HELD_OUT_ORDER)
+    assert list(metrics) == list(held_out_order())
     tasks = load_tasks()
     for task_id, entry in metrics.items():
         assert entry["metric"] == tasks[task_id].metric

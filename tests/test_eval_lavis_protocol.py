@@ -13,7 +13,7 @@ from PIL import Image
 
 from ibench.media import resize_shorter_side_center_crop
 from ibench.records import ModelInput
-from ibench.spec.taskfile import load_tasks
+from ibench.spec.suite import load_tasks
 
 
 def _run(capsys, pack: Path, out: Path, model: str, tasks: str) -> Path:

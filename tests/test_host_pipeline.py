@@ -19,10 +19,10 @@ from models_fixtures import (  # noqa: F401 - fixtures
 
 import ibench.run.execute as execute
 from ibench.records import ModelInput, Request
-from ibench.run.evaluate import grouped_by_media
 from ibench.run.execute import LineWriter, TaskRunner
 from ibench.run.folder import read_lines
-from ibench.spec.taskfile import load_tasks
+from ibench.run.taskrun import grouped_by_media
+from ibench.spec.suite import load_tasks
 
 
 def _requests(task: str, media: list[str], templates: int) -> list[Request]:

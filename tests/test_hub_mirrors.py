@@ -14,7 +14,7 @@ import pytest
 from cli_helpers import run_cli
 
 from ibench.data import DataError, read_samples
-from ibench.spec.taskfile import load_tasks
+from ibench.spec.suite import load_tasks
 
 COMMIT = "d428a2d0" + "0" * 32
 # the lmms-lab/VizWiz-VQA card's features: question_id, image, question, answers, category
@@ -108,7 +108,7 @@ def test_hub_cache_mirror_under_the_new_org(sample_pack, tmp_path, monkeypatch):
     path = _write_parquet(base / "snapshots" / COMMIT, _mirror_rows(sample_pack))
     (base / "refs").mkdir(parents=True)
     (base / "refs/main").write_text(COMMIT)
-    from ibench.run.evaluate import data_source
+    from ibench.run.manifest import data_source
 
     samples = list(read_samples(load_tasks()["vizwiz"], tmp_path / "empty-root"))
     assert len(samples) == 4 and samples[0].media == path

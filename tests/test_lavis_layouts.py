@@ -10,7 +10,7 @@ from cli_helpers import run_cli
 from PIL import Image
 
 from ibench.data import read_samples, synth
-from ibench.spec.taskfile import load_tasks
+from ibench.spec.suite import load_tasks
 
 
 def _image(path: Path) -> None:
@@ -113,7 +113,7 @@ def test_vizwiz_and_vsr_lavis_copies(tmp_path):
 
 
 def test_a_run_refuses_to_resume_on_another_layout(capsys, tmp_path, ibench_cache):
-    from ibench.run.evaluate import data_fingerprint
+    from ibench.run.manifest import data_fingerprint
 
     _lavis_gqa(tmp_path)
     task = load_tasks()["gqa"]

@@ -17,6 +17,7 @@ def blip2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2Processor
     from transformers import Blip2QFormerConfig as QFormerConfig
 
+    from ibench.models.tiny import base
     from ibench.models.tiny import blip as tiny
 
     tok = tiny.build_lm_tokenizer("t5")
@@ -28,10 +29,10 @@ def blip2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                          num_query_tokens=8, image_token_index=ref.image_token_index)
     torch.manual_seed(0)
     model = Blip2ForConditionalGeneration(config).eval()
-    tiny.spread_init(model)
+    base.spread_init(model)
     out = tmp_path_factory.mktemp("blip2")
     model.save_pretrained(out)
-    Blip2Processor(image_processor=tiny.build_image_processor(), tokenizer=tok,
+    Blip2Processor(image_processor=base.build_image_processor(), tokenizer=tok,
                    num_query_tokens=8).save_pretrained(out)
     return out
 

@@ -36,7 +36,7 @@ def video_model(ibench_cache):
     """The tiny InstructBLIP-Video checkpoint, built where the tiny-vicuna-video alias finds
     it, loaded through ibench (fp32, CPU)."""
     from ibench.models import load_model
-    from ibench.models.tiny.blip import ensure_tiny
+    from ibench.models.tiny.checkpoints import ensure_tiny
 
     if not _MEMO:
         _MEMO["model"] = load_model("tiny-vicuna-video", device="cpu")

@@ -16,7 +16,7 @@ from models_fixtures import (  # noqa: F401 - fixtures
 )
 
 from ibench.records import GenerationSettings, ModelInput
-from ibench.spec.taskfile import load_tasks
+from ibench.spec.suite import load_tasks
 
 TASKS = load_tasks()
 SHORT_TASKS = ("gqa", "textvqa", "vizwiz", "ivqa", "vqav2", "okvqa", "ocrvqa")

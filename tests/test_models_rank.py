@@ -145,7 +145,8 @@ def test_rank_without_candidates(tiny_models):
 
 
 def test_packed_and_expanded_layouts_agree(tiny_models):
-    from ibench.models.rank.loglik import packable, prefix_state, score_candidates
+    from ibench.models.rank.loglik import score_candidates
+    from ibench.models.rank.prefix import packable, prefix_state
 
     model = tiny_models["vicuna"]
     assert packable(model.lm) and not packable(tiny_models["t5"].lm)

@@ -16,6 +16,7 @@ from models_fixtures import (  # noqa: F401 - fixtures
 )
 
 from ibench.models.rank import loglik as scoring
+from ibench.models.rank import prefix
 from ibench.models.rank.trie import plan_candidates
 from ibench.records import ModelInput
 
@@ -69,7 +70,7 @@ def test_trie_and_expanded_layouts_agree_to_1e5(tiny_models, kind):
     model = tiny_models[kind]
     item = ModelInput(PROMPTS[3], images(1, seed=8), SHARED)
     rows = [model.candidate_ids(c) for c in SHARED]
-    state = scoring.prefix_state(model.lm, model.prefix_embeds([item])[0])
+    state = prefix.prefix_state(model.lm, model.prefix_embeds([item])[0])
     expanded = scoring.score_candidates(model.lm, state, rows, None, 0, packed=False)
     for max_nodes in (2, 5, 1024):  # chunks that cut the trie, and one chunk
         plan = plan_candidates(rows, max_nodes=max_nodes)
@@ -121,7 +122,7 @@ def test_candidates_of_several_samples_share_a_forward(tiny_models, kind, monkey
     rows = sum(len(c.tokens) > 0 for p in plans for c in p.chunks)  # one-token lists feed none
     assert rows >= 6 and calls == [rows]  # one forward, a row per sample's chunk
     calls.clear()
-    states = [scoring.prefix_state(model.lm, p) for p in model.prefix_embeds(inputs)]
+    states = [prefix.prefix_state(model.lm, p) for p in model.prefix_embeds(inputs)]
     tight = scoring.score_batch(model.lm, states, plans, budget_bytes=1)  # a row per forward
     assert calls == [1] * rows and tight == expected
 

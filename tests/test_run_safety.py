@@ -138,7 +138,7 @@ def test_a_read_only_output_mid_run_is_one_line(capsys, sample_pack, ibench_cach
 
 
 def test_a_full_cache_leaves_no_partial_tiny_model(tmp_path, monkeypatch):
-    import ibench.models.tiny.blip as tiny
+    import ibench.models.tiny.checkpoints as tiny
     from ibench.models.base import ModelLoadError
 
     def full(kind, out):
@@ -173,7 +173,7 @@ class _HostOom:
 def test_host_allocation_failures_halve_the_batch(tmp_path, monkeypatch, error):
     import ibench.run.execute as execute
     from ibench.run.execute import TaskRunner
-    from ibench.spec.taskfile import load_tasks
+    from ibench.spec.suite import load_tasks
 
     monkeypatch.setattr(execute, "load_image", lambda path: object())
     model = _HostOom(error)

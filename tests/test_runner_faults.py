@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 
 from ibench.records import Request
-from ibench.run.evaluate import EvalHooks, EvalOptions, check_output_writable, evaluate
+from ibench.run.evaluate import evaluate
 from ibench.run.execute import TaskRunner
 from ibench.run.folder import RunDir, RunError, read_lines
-from ibench.spec.taskfile import load_tasks
+from ibench.run.hooks import EvalHooks
+from ibench.run.safety import check_output_writable
+from ibench.run.settings import EvalOptions
+from ibench.spec.suite import load_tasks
 
 
 class OutOfMemoryError(RuntimeError):

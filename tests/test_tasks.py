@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ibench.spec.taskfile import TaskError, load_task_file, load_tasks, select_tasks
+from ibench.spec.suite import load_tasks, select_tasks
+from ibench.spec.taskfile import load_task_file
+from ibench.spec.taskspec import TaskError
 
 # protocol.md section 4, held-out table: task id -> (metric, mode). Written from the spec.
 HELD_OUT = {

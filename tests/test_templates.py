@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from ibench.spec.prompts import select_templates, zero_shot_template
-from ibench.spec.taskfile import load_tasks
+from ibench.spec.suite import load_tasks
 from ibench.spec.templates import Template, TemplateError, load_families, load_family_file, render
 
 # protocol.md section 6, copied from the spec (the paper's appendix).

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Span, Text
 
+from ibench.report.leaderboard import Board
 from ibench.safetext import terminal, visible
 
 
@@ -108,3 +109,13 @@ def print_table(
         for row in texts:  # cells are Text: a "[bold]" in a run name stays "[bold]"
             table.add_row(*(Text(row[i]) for i in shown))
         out.print(table)
+
+
+def print_board(board: Board) -> None:
+    print_table(board.title, ["model", *board.columns],
+                [[name, *[_num(values.get(c)) for c in board.columns]]
+                 for name, values in board.rows], caption="; ".join(board.notes))
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

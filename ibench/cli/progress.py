@@ -16,8 +16,8 @@ from rich.progress import (
 )
 
 from ibench.cli.display import console, print_table
-from ibench.run.evaluate import EvalHooks, TaskOutcome
 from ibench.run.folder import RunDir
+from ibench.run.hooks import EvalHooks, TaskOutcome
 from ibench.safetext import visible
 
 

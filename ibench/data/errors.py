@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ibench.errors import IbenchError
 
-class DataError(Exception):
+
+class DataError(IbenchError):
     """An annotation file is missing or unreadable, or one of its records is malformed.
 
     The message names the file, the record (index or id) and the field, so a user can find it.

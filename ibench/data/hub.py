@@ -13,9 +13,7 @@ lmms-eval moved several to `lmms-lab-encoder/<name>` with the same columns), the
 from __future__ import annotations
 
 import fnmatch
-import io
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -128,30 +126,6 @@ def iter_rows(files: tuple[Path, ...], columns: list[str]
                 batch = table.slice(offset, BATCH_ROWS).to_pylist()
                 for k, row in enumerate(batch):
                     yield path, group, offset + k, row
-
-
-_LOCAL = threading.local()
-
-
-def read_embedded_image(path: Path, group: int, row: int, column: str) -> bytes:
-    """The bytes of an embedded image (`{"bytes", "path"}` struct) of one row: the row group's
-    image column is read once per worker thread and kept while its rows are asked for."""
-    import pyarrow.parquet as pq
-
-    key = (str(path), group, column)
-    if getattr(_LOCAL, "key", None) != key:
-        _LOCAL.column = pq.ParquetFile(path).read_row_group(group, columns=[column]).column(0)
-        _LOCAL.key = key
-    value = _LOCAL.column[row].as_py()
-    data = value.get("bytes") if isinstance(value, dict) else None
-    if not data:
-        raise ValueError(f"row {row} of row group {group} has no embedded {column!r} bytes")
-    return data
-
-
-def image_stream(data: bytes) -> io.BytesIO:
-    """A file object over image bytes, for PIL."""
-    return io.BytesIO(data)
 
 
 def hub_samples(source: Any, columns: list[str], build: Callable[..., Any]) -> Iterator[Any]:

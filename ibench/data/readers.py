@@ -10,7 +10,7 @@ from ibench.data.errors import DataError
 from ibench.data.formats import FORMATS
 from ibench.data.source import Source, open_source
 from ibench.records import Sample
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 
 Reader = Callable[[Source], Iterable[Sample]]
 

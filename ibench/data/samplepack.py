@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ibench.data.formats import FORMATS
 from ibench.data.packkit import Pack
-from ibench.spec.taskfile import TaskSpec, load_tasks
+from ibench.spec.suite import load_tasks
+from ibench.spec.taskspec import TaskSpec
 
 
 def write_sample_pack(

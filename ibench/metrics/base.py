@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from ibench.errors import IbenchError
 
-class MetricError(ValueError):
+
+class MetricError(IbenchError, ValueError):
     """A metric cannot be computed from the inputs it was given (the message says why)."""
 
 

@@ -1,7 +1,7 @@
-"""Models behind one interface: load by name, then `generate` and `rank` (see base.py).
+"""Models behind one interface (base.py): load by name, then `generate` and `rank`.
 
-torch and transformers are imported on first use, so `list_aliases` (for `ibench models
-list`) stays fast.
+families.py is the registry of the model families ibench drives. torch and transformers are
+imported on first use, so `list_aliases` (for `ibench models list`) stays fast.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from ibench.models.families import ModelAlias, find_alias, list_aliases
 
 if TYPE_CHECKING:
     from ibench.models.loading import load_model
-    from ibench.models.tiny.blip import make_tiny
+    from ibench.models.tiny.checkpoints import make_tiny
 
 
 def __getattr__(name: str) -> Any:
@@ -23,7 +23,7 @@ def __getattr__(name: str) -> Any:
 
         return load_model
     if name == "make_tiny":
-        from ibench.models.tiny.blip import make_tiny
+        from ibench.models.tiny.checkpoints import make_tiny
 
         return make_tiny
     raise AttributeError(f"module 'ibench.models' has no attribute {name!r}")

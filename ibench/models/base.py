@@ -9,14 +9,17 @@ fast.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ibench.errors import IbenchError
 from ibench.records import Architecture, GenerationSettings, ModelInput
 
 DTYPE_NAMES = ("bf16", "fp16", "fp32")
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(IbenchError, RuntimeError):
     """A checkpoint could not be found, read or recognised; the message says what to do."""
 
 
@@ -40,6 +43,58 @@ class Model(Protocol):
     def info(self) -> dict[str, Any]:
         """Model id, path, revision, dtype, device, ablation switches, size: for the manifest."""
         ...
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a model name resolved to: its id, local directory and hub commit (if known)."""
+
+    model_id: str
+    path: Path
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What a family's loader gets (models/families.py): the name asked for, the checkpoint
+    it resolved to and its config.json, and the options of `load_model`."""
+
+    name: str
+    checkpoint: Checkpoint
+    config: dict[str, Any]
+    torch_dtype: Any
+    device: str
+    allow_pickle: bool = False
+    trust_remote_code: bool = False
+    qformer_instruction: bool = True
+    revision: str | None = None  # as asked (--revision), recorded
+    model_args: dict[str, Any] = field(default_factory=dict)
+    published_as: str | None = None
+
+    @property
+    def model_type(self) -> str:
+        """config.json's model_type."""
+        return str(self.config.get("model_type", ""))
+
+    def load_args(self, published: str | None) -> dict[str, Any]:
+        """What the manifest records of how the model was loaded."""
+        return {"model_args": dict(self.model_args), "published_as": published,
+                "requested_revision": self.revision}
+
+
+def check_weights(path: Path, allow_pickle: bool) -> None:
+    """Refuse a checkpoint without safetensors weights unless pickled weights are allowed."""
+    if any(path.glob("*.safetensors")):
+        return
+    if any(path.glob("*.bin")) or any(path.glob("*.pt")):
+        if allow_pickle:
+            return
+        raise ModelLoadError(
+            f"{path} has only pickled weights (*.bin), which can run code when loaded; "
+            f"convert them to safetensors, or pass allow_pickle=True (--allow-pickle) if you "
+            f"trust the source"
+        )
+    raise ModelLoadError(f"{path} holds no model weights (*.safetensors)")
 
 
 class CandidateTokens:

@@ -33,12 +33,13 @@ import torch
 
 from ibench.models.base import CandidateTokens, TokenizesCandidateLists, dtype_name
 from ibench.models.beams import cache_kwargs, prefill_for_beams
-from ibench.models.rank.loglik import cached_plan, prefix_state, score_batch
+from ibench.models.rank.loglik import cached_plan, score_batch
+from ibench.models.rank.prefix import prefix_state
 from ibench.records import Architecture, GenerationSettings, ModelInput
 
 QFORMER_MAX_TOKENS = 128
 VISION_CHUNK_FRAMES = 64
-Family = Literal["instructblip", "blip2"]
+BlipFamily = Literal["instructblip", "blip2"]  # registry names (families.py) this class runs
 
 
 def _repetition_penalty(penalty: float) -> Any:
@@ -67,7 +68,7 @@ class InstructBlipFamilyModel(TokenizesCandidateLists):
         qformer_tokenizer: Any | None,
         *,
         name: str,
-        family: Family = "instructblip",
+        family: BlipFamily = "instructblip",
         qformer_instruction: bool = True,
         model_id: str | None = None,
         path: str | None = None,
@@ -79,7 +80,7 @@ class InstructBlipFamilyModel(TokenizesCandidateLists):
         self.tokenizer = tokenizer
         self.qformer_tokenizer = qformer_tokenizer
         self.name = name
-        self.family: Family = family
+        self.family: BlipFamily = family
         self.qformer_instruction = qformer_instruction and family == "instructblip"
         self.model_id = model_id or name
         self.path = path

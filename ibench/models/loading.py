@@ -1,5 +1,6 @@
-"""`load_model`: an alias, hub id or local directory -> a ready InstructBLIP-family model, or
-another transformers vision-language model (vlm_loading.py).
+"""`load_model`: an alias, hub id or local directory -> a model ready to run, loaded by the
+family that names the checkpoint's config type (families.py: blip_loading.py for InstructBLIP
+and BLIP-2, vlm_loading.py for other transformers vision-language models).
 
 Hub checkpoints are read from the local Hugging Face cache first; a name not cached fails at
 once when offline (HF_HUB_OFFLINE=1), and after one quick download attempt otherwise, with a
@@ -12,35 +13,21 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ibench.models.base import ModelLoadError, default_device, resolve_dtype
-from ibench.models.families import find_alias, list_aliases
-from ibench.models.instructblip import Family, InstructBlipFamilyModel
-
-if TYPE_CHECKING:
-    from ibench.models.vlm import VisionLanguageModel
+from ibench.models.base import (
+    Checkpoint,
+    LoadRequest,
+    Model,
+    ModelLoadError,
+    default_device,
+    resolve_dtype,
+)
+from ibench.models.families import family_for, find_alias, imported, list_aliases
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken"]
-# model_type in config.json -> (transformers class name, family)
-_MODEL_TYPES: dict[str, tuple[str, Family]] = {
-    "instructblip": ("InstructBlipForConditionalGeneration", "instructblip"),
-    "blip-2": ("Blip2ForConditionalGeneration", "blip2"),
-    # InstructBLIP-Video: InstructBLIP's architecture and weights (blipvideo.py)
-    "instructblipvideo": ("InstructBlipVideoForConditionalGeneration", "instructblip"),
-}
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a model name resolved to: its id, local directory and hub commit (if known)."""
-
-    model_id: str
-    path: Path
-    revision: str | None = None
 
 
 def _offline() -> bool:
@@ -62,7 +49,7 @@ def _not_cached(repo_id: str, reason: str) -> ModelLoadError:
 
 
 def _hub_snapshot(repo_id: str, allow_pickle: bool = False, revision: str | None = None
-                  ) -> Source:
+                  ) -> Checkpoint:
     """A hub repository's cached snapshot at `revision` (default: main), with one quick
     download attempt if online."""
     from huggingface_hub import snapshot_download
@@ -79,7 +66,7 @@ def _hub_snapshot(repo_id: str, allow_pickle: bool = False, revision: str | None
                                      etag_timeout=10)
         except Exception as err2:  # noqa: BLE001
             raise _not_cached(where, f"download failed: {type(err2).__name__}") from err2
-    return Source(model_id=repo_id, path=Path(path), revision=Path(path).name)
+    return Checkpoint(model_id=repo_id, path=Path(path), revision=Path(path).name)
 
 
 def local_copy_revision(path: Path) -> str | None:
@@ -93,31 +80,14 @@ def local_copy_revision(path: Path) -> str | None:
     return first if re.fullmatch(r"[0-9a-f]{40}", first) else None
 
 
-def published_checkpoint(config: dict[str, Any], claimed: str | None) -> str | None:
-    """Which published checkpoint a local folder is a copy of: the one `--published-as` names
-    (an alias or a hub id of the alias table), else the hub id its config.json records in
-    `_name_or_path` when that is a known checkpoint; None when nothing says so."""
-    known = {a.hub_id: a for a in list_aliases()
-             if a.hub_id and a.family in ("instructblip", "blip2")}
-    if claimed is not None:
-        alias = find_alias(claimed)
-        hub_id = alias.hub_id if alias is not None else claimed
-        if hub_id not in known:
-            raise ModelLoadError(f"--published-as {claimed!r}: not a published checkpoint of "
-                                 f"the alias table ({', '.join(a.alias for a in known.values())})")
-        return hub_id
-    named = config.get("_name_or_path")
-    return named if isinstance(named, str) and named in known else None
-
-
 def resolve_source(name: str, allow_pickle: bool = False, revision: str | None = None
-                   ) -> Source:
+                   ) -> Checkpoint:
     """Resolve an alias, a local directory or a hub id (at `revision`) to a local directory."""
     alias = find_alias(name)
     if alias is not None and alias.tiny is not None:
-        from ibench.models.tiny.blip import TINY_RECIPE_VERSION, ensure_tiny
+        from ibench.models.tiny.checkpoints import TINY_RECIPE_VERSION, ensure_tiny
 
-        return Source(f"ibench/{alias.alias}", ensure_tiny(alias.tiny),
+        return Checkpoint(f"ibench/{alias.alias}", ensure_tiny(alias.tiny),
                       f"tiny-recipe-{TINY_RECIPE_VERSION}")
     target = alias.hub_id if alias is not None and alias.hub_id else name
     local = Path(target).expanduser()
@@ -125,7 +95,7 @@ def resolve_source(name: str, allow_pickle: bool = False, revision: str | None =
         if revision is not None:
             raise ModelLoadError(f"--revision {revision}: {local} is a local folder, not a hub "
                                  f"repository; a folder has the revision it was copied at")
-        return Source(model_id=str(local.resolve()), path=local.resolve(),
+        return Checkpoint(model_id=str(local.resolve()), path=local.resolve(),
                       revision=local_copy_revision(local.resolve()))
     if local.exists() or target.startswith((".", "/", "~")) or not _HUB_ID.fullmatch(target):
         known = ", ".join(a.alias for a in list_aliases())
@@ -144,21 +114,6 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ModelLoadError(f"{path} has no config.json: not a model checkpoint") from err
     except (OSError, ValueError) as err:
         raise ModelLoadError(f"{path}/config.json cannot be read: {err}") from err
-
-
-def _check_weights(path: Path, allow_pickle: bool) -> None:
-    """Refuse a checkpoint without safetensors weights unless pickled weights are allowed."""
-    if any(path.glob("*.safetensors")):
-        return
-    if any(path.glob("*.bin")) or any(path.glob("*.pt")):
-        if allow_pickle:
-            return
-        raise ModelLoadError(
-            f"{path} has only pickled weights (*.bin), which can run code when loaded; "
-            f"convert them to safetensors, or pass allow_pickle=True (--allow-pickle) if you "
-            f"trust the source"
-        )
-    raise ModelLoadError(f"{path} holds no model weights (*.safetensors)")
 
 
 # from_pretrained arguments that --model-args may not set: ibench sets them itself.
@@ -193,41 +148,6 @@ def parse_model_args(text: str) -> dict[str, Any]:
     return out
 
 
-def _load_hf_model(path: Path, model_type: str, torch_dtype: Any, allow_pickle: bool,
-                   trust_remote_code: bool, model_args: dict[str, Any] | None = None) -> Any:
-    """The transformers model for a checkpoint directory, with errors made ModelLoadErrors."""
-    import transformers
-
-    class_name = _MODEL_TYPES[model_type][0]
-    cls = getattr(transformers, class_name)
-    try:
-        return cls.from_pretrained(
-            path, dtype=torch_dtype, use_safetensors=None if allow_pickle else True,
-            trust_remote_code=trust_remote_code, **(model_args or {}),
-        )
-    except Exception as err:  # noqa: BLE001 - surface any load failure with the path
-        raise ModelLoadError(f"cannot load {class_name} from {path}: {err}") from err
-
-
-def _load_processors(path: Path, family: Family, trust_remote_code: bool,
-                     image_processor: Any = None) -> tuple[Any, Any, Any | None]:
-    """(image processor (PIL backend, as LAVIS) unless given, LM tokenizer, Q-Former tokenizer
-    or None)."""
-    from transformers import AutoImageProcessor, AutoTokenizer
-
-    try:
-        if image_processor is None:
-            image_processor = AutoImageProcessor.from_pretrained(path, backend="pil")
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        qformer_tokenizer = None
-        if family == "instructblip":
-            qformer_tokenizer = AutoTokenizer.from_pretrained(path, subfolder="qformer_tokenizer")
-            qformer_tokenizer.truncation_side = "left"
-    except Exception as err:  # noqa: BLE001
-        raise ModelLoadError(f"cannot load the processor/tokenizers from {path}: {err}") from err
-    return image_processor, tokenizer, qformer_tokenizer
-
-
 def quiet_transformers() -> None:
     """Keep transformers' own progress bars and warnings out of ibench's output (ibench shows
     its own progress; errors still surface as exceptions)."""
@@ -248,56 +168,20 @@ def load_model(
     revision: str | None = None,
     model_args: dict[str, Any] | None = None,
     published_as: str | None = None,
-) -> InstructBlipFamilyModel | VisionLanguageModel:
-    """Load an InstructBLIP / BLIP-2 model, or another decoder-only vision-language model
-    transformers loads (vlm.py), by alias, hub id (at `revision`) or local directory, ready to
-    run; `model_args` go to from_pretrained; `published_as` says which
-    published checkpoint a local copy is (found in its config.json when it records it)."""
+) -> Model:
+    """Load a model by alias, hub id (at `revision`) or local directory, ready to run: the
+    family whose config types name the checkpoint's `model_type` loads it (families.py);
+    `model_args` go to from_pretrained; `published_as` says which published checkpoint a
+    local copy is (found in its config.json when it records it)."""
     quiet_transformers()
     name = os.fspath(name)
-    source = resolve_source(name, allow_pickle, revision)
+    checkpoint = resolve_source(name, allow_pickle, revision)
     device = device or default_device()
-    torch_dtype = resolve_dtype(dtype, device)
-    config = _read_config(source.path)
-    model_type = config.get("model_type", "")
-    if model_type not in _MODEL_TYPES:
-        from ibench.models.vlm_loading import check_vlm_type, load_vlm
-
-        check_vlm_type(source.path, model_type, tuple(_MODEL_TYPES))
-        if not qformer_instruction:
-            raise ModelLoadError(f"--no-qformer-instruction: {name} ({model_type}) has no "
-                                 "Q-Former to take an instruction")
-        if published_as is not None:
-            raise ModelLoadError(f"--published-as {published_as}: {name} ({model_type}) is not "
-                                 "a checkpoint of the paper's table")
-        _check_weights(source.path, allow_pickle)
-        model = load_vlm(source.path, name=name, model_id=source.model_id,
-                         revision=source.revision, torch_dtype=torch_dtype, device=device,
-                         allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
-                         model_args=model_args)
-        model.load_args = {"model_args": dict(model_args or {}), "published_as": None,
-                           "requested_revision": revision}
-        return model
-    _check_weights(source.path, allow_pickle)
-    family = _MODEL_TYPES[model_type][1]
-    published = published_checkpoint(config, published_as)
-    frames_from, video_notes = None, {}
-    if model_type == "instructblipvideo":  # its frames: from its video processor's settings
-        from ibench.models.blipvideo import frame_image_processor
-
-        frames_from, video_notes = frame_image_processor(source.path)
-    hf_model = _load_hf_model(source.path, model_type, torch_dtype, allow_pickle,
-                              trust_remote_code, model_args)
-    hf_model.to(device)
-    image_processor, tokenizer, qformer_tokenizer = _load_processors(
-        source.path, family, trust_remote_code, frames_from
-    )
-    model = InstructBlipFamilyModel(
-        hf_model, image_processor, tokenizer, qformer_tokenizer, name=name, family=family,
-        qformer_instruction=qformer_instruction, model_id=source.model_id,
-        path=str(source.path), revision=source.revision,
-    )
-    model.load_args = {"model_args": dict(model_args or {}), "published_as": published,
-                       "requested_revision": revision}
-    model.load_args.update(video_notes)
-    return model
+    config = _read_config(checkpoint.path)
+    request = LoadRequest(
+        name=name, checkpoint=checkpoint, config=config,
+        torch_dtype=resolve_dtype(dtype, device), device=device, allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code, qformer_instruction=qformer_instruction,
+        revision=revision, model_args=dict(model_args or {}), published_as=published_as)
+    family = family_for(request.model_type)
+    return imported(family.loader)(request)

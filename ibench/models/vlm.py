@@ -41,13 +41,8 @@ import torch
 
 from ibench.models.base import CandidateTokens, ModelLoadError, TokenizesCandidateLists, dtype_name
 from ibench.models.prepared import concat_features, prepared_images
-from ibench.models.rank.loglik import (
-    _cache_kwarg,
-    _output_cache,
-    cached_plan,
-    decoder_state,
-    score_batch,
-)
+from ibench.models.rank.loglik import cached_plan, score_batch
+from ibench.models.rank.prefix import cache_kwarg, decoder_state, output_cache
 from ibench.records import Architecture, GenerationSettings, ModelInput
 
 VIDEO = "video"
@@ -73,7 +68,7 @@ class TextOnly(torch.nn.Module):
         """Logits (and the cache) of text tokens after a cached prefix."""
         return self.hf(input_ids=input_ids, position_ids=position_ids,
                        attention_mask=attention_mask, use_cache=use_cache,
-                       logits_to_keep=logits_to_keep, **{_cache_kwarg(self.hf): cache})
+                       logits_to_keep=logits_to_keep, **{cache_kwarg(self.hf): cache})
 
 
 def _generated_repetition_penalty(penalty: float, prompt_len: int) -> Any:
@@ -387,7 +382,7 @@ class VisionLanguageModel(TokenizesCandidateLists):
         delta = getattr(base, "rope_deltas", None)
         length = int(enc["input_ids"].shape[1])
         position = None if delta is None else length + int(delta.reshape(-1)[0])
-        return decoder_state(out.logits[0, -1], _output_cache(out), position)
+        return decoder_state(out.logits[0, -1], output_cache(out), position)
 
     @torch.no_grad()
     def rank(self, inputs: Sequence[ModelInput], chunk_size: int | None = None

@@ -13,18 +13,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ibench.models.base import ModelLoadError
+from ibench.models.base import LoadRequest, ModelLoadError, check_weights
 from ibench.models.vlm import FRAMES, VisionLanguageModel
 
 
-def check_vlm_type(path: Path, model_type: str, instructblip_types: tuple[str, ...]) -> None:
+def check_vlm_type(path: Path, model_type: str) -> None:
     """A ModelLoadError unless transformers loads model_type as a decoder-only
     image-text-to-text model."""
     import transformers
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
-    expected = (f"ibench evaluates InstructBLIP-family models ({', '.join(instructblip_types)}) "
+    from ibench.models.families import FAMILIES
+
+    named = [t for f in FAMILIES for t in f.model_types]
+    expected = (f"ibench evaluates InstructBLIP-family models ({', '.join(named)}) "
                 f"and decoder-only vision-language models that transformers loads with "
                 f"AutoModelForImageTextToText")
     if not model_type:
@@ -137,3 +140,24 @@ def load_vlm(path: Path, *, name: str, model_id: str, revision: str | None, torc
     hf.to(device)
     return VisionLanguageModel(hf, processor, name=name, model_id=model_id, path=str(path),
                                revision=revision, video_input=video_input)
+
+
+def load(request: LoadRequest) -> VisionLanguageModel:
+    """Any other checkpoint: a decoder-only image-text-to-text model behind vlm.py, or one line
+    saying why ibench cannot drive it."""
+    path, model_type = request.checkpoint.path, request.model_type
+    check_vlm_type(path, model_type)
+    if not request.qformer_instruction:
+        raise ModelLoadError(f"--no-qformer-instruction: {request.name} ({model_type}) has no "
+                             "Q-Former to take an instruction")
+    if request.published_as is not None:
+        raise ModelLoadError(f"--published-as {request.published_as}: {request.name} "
+                             f"({model_type}) is not a checkpoint of the paper's table")
+    check_weights(path, request.allow_pickle)
+    model = load_vlm(path, name=request.name, model_id=request.checkpoint.model_id,
+                     revision=request.checkpoint.revision, torch_dtype=request.torch_dtype,
+                     device=request.device, allow_pickle=request.allow_pickle,
+                     trust_remote_code=request.trust_remote_code,
+                     model_args=request.model_args)
+    model.load_args = request.load_args(None)
+    return model

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from ibench.errors import IbenchError
 from ibench.media import MediaError, load_clip_frames, load_embedded_image, load_image
 from ibench.records import GenerationSettings, ModelInput, Request
 from ibench.run.folder import append_lines
 from ibench.run.predictions import failed_record, generate_record, rank_record
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 
 
 class Model(Protocol):
@@ -35,7 +36,7 @@ class Model(Protocol):
         """Summed log-likelihood of each candidate per input."""
 
 
-class StrictStop(RuntimeError):
+class StrictStop(IbenchError, RuntimeError):
     """--strict: the first failure stops the run."""
 
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ibench.errors import IbenchError
 
-class RunError(ValueError):
+
+class RunError(IbenchError, ValueError):
     """A run directory that is missing, unreadable, or cannot be resumed as asked."""
 
 

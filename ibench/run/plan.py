@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ibench.records import Request, Sample
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 from ibench.spec.templates import Template, TemplateError, render
 
 

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from ibench.records import Request
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 
 FULL_SCORES_MAX = 100
 TOP_K = 10

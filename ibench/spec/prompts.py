@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ibench.spec.taskfile import TaskSpec
-from ibench.spec.templates import Family, Template, TemplateError
+from ibench.spec.taskspec import TaskSpec
+from ibench.spec.templates import Template, TemplateError, TemplateFamily
 
 
-def zero_shot_template(task: TaskSpec, families: dict[str, Family]) -> Template:
+def zero_shot_template(task: TaskSpec, families: dict[str, TemplateFamily]) -> Template:
     """The template of the task's family whose text is the task's zero-shot prompt."""
     family = task_family(task, families)
     template = family.find_text(task.prompt)
@@ -18,7 +18,7 @@ def zero_shot_template(task: TaskSpec, families: dict[str, Family]) -> Template:
     return template
 
 
-def task_family(task: TaskSpec, families: dict[str, Family]) -> Family:
+def task_family(task: TaskSpec, families: dict[str, TemplateFamily]) -> TemplateFamily:
     """The template family a task names (TemplateError naming the task file when missing)."""
     if task.templates not in families:
         raise TemplateError(
@@ -28,7 +28,8 @@ def task_family(task: TaskSpec, families: dict[str, Family]) -> Family:
     return families[task.templates]
 
 
-def select_templates(task: TaskSpec, families: dict[str, Family], which: str) -> list[Template]:
+def select_templates(task: TaskSpec, families: dict[str, TemplateFamily], which: str
+                     ) -> list[Template]:
     """Templates to run: `eval` (the zero-shot prompt), `all`, an id, or a count K (first K)."""
     family = task_family(task, families)
     if which == "eval":
@@ -43,7 +44,7 @@ def select_templates(task: TaskSpec, families: dict[str, Family], which: str) ->
     return [family.get(which)]
 
 
-def check_catalog(tasks: dict[str, TaskSpec], families: dict[str, Family]) -> None:
+def check_catalog(tasks: dict[str, TaskSpec], families: dict[str, TemplateFamily]) -> None:
     """Every task names an existing family that holds its prompt (TemplateError otherwise)."""
     for task in tasks.values():
         zero_shot_template(task, families)

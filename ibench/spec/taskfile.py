@@ -5,24 +5,24 @@ Every error names the file and the field, so a user editing a task file knows wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from yaml.constructor import ConstructorError
+from ibench.spec.taskspec import (
+    CANDIDATE_SOURCES,
+    IMAGE_RESIZES,
+    MEDIA_KINDS,
+    MODES,
+    SPLITS,
+    SUBMISSION_FORMATS,
+    DataSpec,
+    Decision,
+    RankSpec,
+    TaskError,
+    TaskSpec,
+)
+from ibench.spec.yamlfile import read_yaml
 
-from ibench.records import Architecture, GenerationSettings
-from ibench.resources import included, resource_dir
-
-# "server": an evaluation split whose answers are not public (VizWiz test-dev): ibench writes
-# the file its evaluation server takes; run it by name or with --split server.
-SPLITS = ("held-in", "held-out", "server")
-MODES = ("generate", "rank")
-MEDIA_KINDS = ("image", "video")
-CANDIDATE_SOURCES = ("choices", "options", "vocabulary", "verbalizers")
 METRIC_NAMES = (
     "cider",
     "vqa_accuracy",
@@ -34,150 +34,7 @@ METRIC_NAMES = (
     "aokvqa_da_accuracy",
     "submission",
 )
-# How an image becomes the vision encoder's square input (LAVIS's eval processors):
-# blip_image_eval resizes to a square (the InstructBLIP default), clip_image_eval resizes the
-# shorter side and center-crops (the InstructBLIP COCO and OK-VQA evaluation configs).
-IMAGE_RESIZES = ("square", "shorter_side_center_crop")
-SUBMISSION_FORMATS = ("vizwiz",)
 # Table 1 of the paper, in its column order (protocol.md section 4 and 8).
-HELD_OUT_ORDER = (
-    "nocaps",
-    "flickr30k",
-    "gqa",
-    "vsr",
-    "iconqa",
-    "textvqa",
-    "visdial",
-    "hateful_memes",
-    "vizwiz",
-    "scienceqa_img",
-    "msvd_qa",
-    "msrvtt_qa",
-    "ivqa",
-)
-
-
-class TaskError(ValueError):
-    """A task file is missing, malformed, or refers to something that does not exist."""
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """Where a dataset lives under the data root and how to read it."""
-
-    format: str
-    files: dict[str, str]
-    media_dir: str
-    published_at: str
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RankSpec:
-    """How candidates are found and turned into a prediction in rank mode."""
-
-    candidates: str
-    verbalizers: dict[str, tuple[str, ...]] | None = None
-    aggregation: str = "argmax"
-    vocabulary: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A choice the paper leaves open, written out so users see it (protocol.md [decision])."""
-
-    name: str
-    value: str
-    why: str
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """One dataset of the protocol: data, prompt, inference mode, metric and reference numbers."""
-
-    id: str
-    title: str
-    category: str
-    split: str
-    media: str
-    frames: int | None
-    data: DataSpec
-    eval_split: str
-    eval_size: int | None
-    mode: str
-    prompt: str
-    templates: str
-    metric: str
-    generation: dict[str, Any] | None = None
-    rank: RankSpec | None = None
-    metric_options: dict[str, Any] = field(default_factory=dict)
-    image_resize: str = "square"
-    reference: dict[str, float] = field(default_factory=dict)
-    train_size: int | None = None
-    decisions: tuple[Decision, ...] = ()
-    hub: dict[str, Any] | None = None  # a hub parquet mirror of the split (ibench.data.hub)
-    source: Path | None = None
-    # --gen-kwargs: decoding values that replace the task's (GenerationSettings field names)
-    decoding_overrides: dict[str, Any] = field(default_factory=dict)
-
-    def generation_settings(self, architecture: Architecture) -> GenerationSettings:
-        """LAVIS's decoding arguments resolved for one architecture, in new tokens.
-
-        The task file holds LAVIS's numbers (protocol.md section 3), counted as transformers
-        4.33 (the version LAVIS ran) counted them: `max_length` is new tokens for both
-        architectures (FlanT5: LAVIS passes it as max_new_tokens; Vicuna: generation from
-        inputs_embeds only, so nothing else is counted); `min_length` counts FlanT5's decoder
-        start token (min_length=1 allows an empty answer, 10 means 9 new tokens) but only new
-        tokens for Vicuna. The length penalty may differ per architecture.
-        """
-        if self.generation is None:
-            raise TaskError(f"task {self.id} has no generation settings (mode {self.mode})")
-        gen = self.generation
-        penalty = gen["length_penalty"]
-        if isinstance(penalty, dict):
-            penalty = penalty[architecture]
-        min_length = int(gen["min_length"])
-        min_new = max(0, min_length - 1) if architecture == "encoder-decoder" else min_length
-        settings = GenerationSettings(
-            num_beams=int(gen["num_beams"]), max_new_tokens=int(gen["max_length"]),
-            min_new_tokens=min_new, length_penalty=float(penalty),
-            repetition_penalty=float(gen["repetition_penalty"]),
-        )
-        return replace(settings, **self.decoding_overrides)
-
-
-# Sampling settings of other harnesses that LAVIS's beam search has no place for.
-_NOT_DECODING = ("temperature", "do_sample", "top_p", "top_k", "until")
-
-
-def parse_gen_kwargs(text: str) -> dict[str, Any]:
-    """`--gen-kwargs num_beams=1,max_new_tokens=20` as GenerationSettings overrides: known
-    names, values of the field's type; anything else a TaskError saying what is allowed."""
-    types = {f.name: f.type for f in fields(GenerationSettings)}
-    out: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = part.partition("=")
-        key = key.strip()
-        if not sep or not value.strip():
-            raise TaskError(f"--gen-kwargs: {part!r} is not name=value")
-        if key in _NOT_DECODING:
-            raise TaskError(f"--gen-kwargs: {key!r} has no meaning here: ibench decodes by beam "
-                            f"search as LAVIS does (allowed: {', '.join(types)})")
-        if key not in types:
-            raise TaskError(f"--gen-kwargs: unknown setting {key!r} (allowed: "
-                            f"{', '.join(types)})")
-        kind = int if types[key] in (int, "int") else float
-        try:
-            number = kind(value.strip())
-        except ValueError:
-            what = "an integer" if kind is int else "a number"
-            raise TaskError(f"--gen-kwargs: {key} must be {what}, got {value.strip()!r}"
-                            ) from None
-        if number < (1 if key in ("num_beams", "max_new_tokens") else 0):
-            raise TaskError(f"--gen-kwargs: {key} must be at least "
-                            f"{1 if key in ('num_beams', 'max_new_tokens') else 0}, got {number}")
-        out[key] = number
-    return out
 
 
 # ---------------------------------------------------------------------------- validation helpers
@@ -494,162 +351,6 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
     )
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses a mapping key given twice (plain PyYAML keeps the last)."""
-
-
-def _unique_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
-    """SafeLoader's mapping constructor, after checking that no key is given twice."""
-    first_line: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            seen = first_line.get(key)
-        except TypeError:  # an unhashable key: SafeLoader's own error names it
-            continue
-        if seen is not None:
-            raise ConstructorError(
-                None, None, f"duplicate key {key!r} (first given on line {seen})",
-                key_node.start_mark)
-        first_line[key] = key_node.start_mark.line + 1
-    yield from loader.construct_yaml_map(node)
-
-
-UniqueKeyLoader.add_constructor("tag:yaml.org,2002:map", _unique_mapping)
-
-
-def read_yaml(path: Path, error: Callable[[str], Exception]) -> Any:
-    """Parse a configuration file (UTF-8, safe YAML, no duplicate keys); any problem is one
-    `error(message)` naming the file and the line."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise error(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise error(f"{path}: line {line}: not UTF-8 text (byte {data[exc.start]:#04x} at "
-                    f"offset {exc.start}); save the file as UTF-8") from exc
-    try:
-        return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: no code execution
-    except yaml.YAMLError as exc:
-        raise error(f"{path}: {_yaml_problem(exc)}") from exc
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """A YAML error on one line: where, then what (PyYAML's own text spans several lines)."""
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        what = "; ".join(str(p) for p in (exc.context, exc.problem) if p)
-        if mark is not None:
-            return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {what}"
-        return f"not valid YAML: {what}"
-    return f"not valid YAML: {' '.join(str(exc).split())}"
-
-
 def load_task_file(path: Path) -> TaskSpec:
     """Read and validate one task YAML file."""
     return parse_task(read_yaml(path, TaskError), path)
-
-
-def load_tasks(folder: Path | None = None) -> dict[str, TaskSpec]:
-    """Load every task file of a folder (the shipped tasks/ by default), keyed by id."""
-    if folder is None:
-        return _with_included(dict(_shipped_tasks()), included("tasks"))
-    return _load_folder(folder)
-
-
-def _with_included(tasks: dict[str, TaskSpec], folders: list[Path]) -> dict[str, TaskSpec]:
-    """The shipped tasks and those of the --include-path folders; an id given twice is an
-    error naming both files."""
-    for folder in folders:
-        for spec in _load_folder(folder).values():
-            if spec.id in tasks:
-                raise TaskError(f"{spec.source}: task id {spec.id!r} is already defined in "
-                                f"{tasks[spec.id].source}; give the task another id")
-            tasks[spec.id] = spec
-    return tasks
-
-
-def _load_folder(folder: Path) -> dict[str, TaskSpec]:
-    tasks = {}
-    for path in sorted(folder.glob("*.yaml")):
-        spec = load_task_file(path)
-        tasks[spec.id] = spec
-    if not tasks:
-        raise TaskError(f"{folder}: no task files (*.yaml) found")
-    return tasks
-
-
-@cache
-def _shipped_tasks() -> dict[str, TaskSpec]:
-    return _load_folder(resource_dir("tasks"))
-
-
-def select_tasks(
-    tasks: dict[str, TaskSpec], split: str = "all", names: list[str] | None = None
-) -> list[TaskSpec]:
-    """Tasks of a split (held-in, held-out, server; all = held-in and held-out) or by name, in
-    the protocol's order."""
-    if names:
-        from ibench.names import resolve_name
-
-        return [tasks[resolve_name(n, list(tasks), "task")] for n in names]
-    if split not in (*SPLITS, "all"):
-        raise TaskError(f"unknown split {split!r}: use held-in, held-out, server or all")
-    chosen = [t for t in tasks.values()
-              if t.split == split or (split == "all" and t.split != "server")]
-    return sorted(chosen, key=_order_key)
-
-
-def _order_key(task: TaskSpec) -> tuple[int, int, str]:
-    if task.id in HELD_OUT_ORDER:
-        return (1, HELD_OUT_ORDER.index(task.id), task.id)
-    return (0, 0, task.id)
-
-
-def layout_rows(task: TaskSpec) -> list[tuple[str, str]]:
-    """The other layouts a task reads (data.options.alternative), for `ibench tasks show`:
-    (name, its format and files)."""
-    raw = task.data.options.get("alternative")
-    items = raw if isinstance(raw, list) else ([] if raw is None else [raw])
-    rows = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        files = ", ".join(str(v) for v in (item.get("files") or {}).values())
-        media = item.get("media_dir", task.data.media_dir)
-        rows.append((f"layout {item.get('name', item.get('format'))}",
-                     f"{item.get('format')}: {files}; media {media}"))
-    return rows
-
-
-def decoding_rows(task: TaskSpec) -> list[list[str]]:
-    """Per LAVIS decoding argument: its value, what it means for each architecture (new
-    tokens), and where it comes from (`ibench tasks show`)."""
-    if task.generation is None:
-        return []
-    gen = task.generation
-    eff = {arch: task.generation_settings(arch) for arch in ("encoder-decoder", "decoder-only")}
-
-    def effective(key: str, arch: str) -> str:
-        settings = eff[arch]
-        return {
-            "num_beams": f"{settings.num_beams} beams",
-            "max_length": f"max {settings.max_new_tokens} new tokens",
-            "min_length": f"min {settings.min_new_tokens} new tokens",
-            "length_penalty": f"{settings.length_penalty:g}",
-            "repetition_penalty": f"{settings.repetition_penalty:g} (generated tokens)",
-        }[key]
-
-    rows = []
-    for key in GENERATION_VALUES:
-        value = gen[key]
-        shown = (", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict)
-                 else str(value))
-        rows.append([key, shown, effective(key, "encoder-decoder"),
-                     effective(key, "decoder-only"), gen["sources"][key]])
-    return rows

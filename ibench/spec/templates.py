@@ -12,13 +12,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ibench.errors import IbenchError
 from ibench.resources import included, resource_dir
-from ibench.spec.taskfile import read_yaml
+from ibench.spec.yamlfile import read_yaml
 
 SOURCES = ("paper", "ibench", "dataset")
 
 
-class TemplateError(ValueError):
+class TemplateError(IbenchError, ValueError):
     """A template file is malformed, or a template cannot be rendered."""
 
 
@@ -37,7 +38,7 @@ class Template:
 
 
 @dataclass(frozen=True)
-class Family:
+class TemplateFamily:
     """A family of templates for one task category."""
 
     name: str
@@ -94,8 +95,8 @@ def render(template: Template, fields: dict[str, Any]) -> str:
     return template.text.format(**{name: fields[name] for name in template.placeholders})
 
 
-def parse_family(raw: Any, path: Path) -> Family:
-    """Validate one family file and build its Family."""
+def parse_family(raw: Any, path: Path) -> TemplateFamily:
+    """Validate one family file and build its TemplateFamily."""
     if not isinstance(raw, dict):
         raise TemplateError(f"{path}: must be a YAML mapping at the top level")
     allowed = {"family", "title", "description", "fields", "templates"}
@@ -122,7 +123,7 @@ def parse_family(raw: Any, path: Path) -> Family:
             raise TemplateError(f"{path}: field 'templates[{i}].id': duplicate template id "
                                 f"{template.id!r} (also templates[{seen[template.id]}])")
         seen[template.id] = i
-    return Family(
+    return TemplateFamily(
         name=raw["family"],
         title=str(raw["title"]),
         description=str(raw.get("description", "")),
@@ -159,12 +160,12 @@ def _parse_template(item: Any, i: int, path: Path, family: str, fields: list[str
     return Template(id=str(item["id"]), text=item["text"], source=item["source"])
 
 
-def load_family_file(path: Path) -> Family:
+def load_family_file(path: Path) -> TemplateFamily:
     """Read and validate one template family file."""
     return parse_family(read_yaml(path, TemplateError), path)
 
 
-def load_families(folder: Path | None = None) -> dict[str, Family]:
+def load_families(folder: Path | None = None) -> dict[str, TemplateFamily]:
     """Every family of a folder (the shipped templates/ by default), keyed by name."""
     if folder is None:
         families = dict(_shipped_families())
@@ -178,7 +179,7 @@ def load_families(folder: Path | None = None) -> dict[str, Family]:
     return _load_folder(folder)
 
 
-def _load_folder(folder: Path) -> dict[str, Family]:
+def _load_folder(folder: Path) -> dict[str, TemplateFamily]:
     families = {}
     for path in sorted(folder.glob("*.yaml")):
         family = load_family_file(path)
@@ -189,5 +190,5 @@ def _load_folder(folder: Path) -> dict[str, Family]:
 
 
 @cache
-def _shipped_families() -> dict[str, Family]:
+def _shipped_families() -> dict[str, TemplateFamily]:
     return _load_folder(resource_dir("templates"))

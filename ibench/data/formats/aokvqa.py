@@ -16,7 +16,7 @@ from ibench.data.packkit import (
 )
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 
 
 def _each(source: Source, build: Callable[[str, Path, Record], Sample]) -> Iterator[Sample]:

@@ -18,7 +18,7 @@ from ibench.data.packkit import (
 )
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 
 
 def read_coco_captions(source: Source) -> Iterator[Sample]:

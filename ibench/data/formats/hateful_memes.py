@@ -14,7 +14,7 @@ from ibench.data.packkit import (
 )
 from ibench.data.source import Source, read_jsonl
 from ibench.records import Sample
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 
 
 def read_hateful_memes(source: Source) -> Iterator[Sample]:

@@ -20,7 +20,7 @@ from ibench.data.packkit import (
 )
 from ibench.data.source import Source, read_csv
 from ibench.records import Sample
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 
 
 def _seconds(row: dict, column: str, path: Path, name: str) -> float:

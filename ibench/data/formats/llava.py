@@ -14,7 +14,7 @@ from ibench.data.packkit import (
 from ibench.data.slices import seeded_slice, slice_settings, unique_id
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 
 
 def strip_image_tag(text: str) -> str:

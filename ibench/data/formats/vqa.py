@@ -19,7 +19,7 @@ from ibench.data.packkit import (
 )
 from ibench.data.source import Source
 from ibench.records import Sample
-from ibench.spec.taskfile import TaskSpec
+from ibench.spec.taskspec import TaskSpec
 
 
 def answers_of(rec: Record) -> list[str]:

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from ibench.models.tiny.blip import _corpus_lines, seeded_model
+from ibench.models.tiny.base import corpus_lines, seeded_model
 
 VlmKind = Literal["llava", "qwen2vl"]
 BASE_VOCAB = 1000  # the tiny BPE vocabulary; the specials follow it, as in the real tokenizers
@@ -82,7 +82,7 @@ def _train(pre_tokenizer: Any, decoder: Any, specials: list[str], initial: list[
     tok.pre_tokenizer, tok.decoder = pre_tokenizer, decoder
     trainer = trainers.BpeTrainer(vocab_size=BASE_VOCAB, special_tokens=specials,
                                   initial_alphabet=initial, show_progress=False, min_frequency=1)
-    tok.train_from_iterator([*_corpus_lines(), *_CHAT_WORDS], trainer=trainer)
+    tok.train_from_iterator([*corpus_lines(), *_CHAT_WORDS], trainer=trainer)
     return json.loads(tok.to_str())["model"]
 
 
@@ -214,7 +214,7 @@ def tiny_llava_model(seed: int = 0, **lm_sizes: int) -> Any:
     return VisionLanguageModel(model, llava_processor(tok), name="tiny-llava-in-memory")
 
 
-def write_tiny_vlm(kind: VlmKind, out: Path, seed: int = 0) -> None:
+def write_tiny(kind: str, out: Path, seed: int = 0) -> None:
     """Write the checkpoint and its processor files to out.
 
     Qwen2-VL: transformers' Qwen2VLProcessor cannot be built without torchvision (its video

@@ -78,7 +78,7 @@ def build_report(path_a: Path, path_b: Path | None = None, samples: int = DEFAUL
         galleries=galleries, samples=samples, seed=seed,
         problems=list(dict.fromkeys(p for g in galleries for p in g.problems)))
     if path_b is not None:
-        from ibench.report.leaderboard import compare_runs
+        from ibench.report.compare import compare_runs
 
         report.compare = tables.compare_table(compare_runs(path_a, path_b, seed=seed))
         if report.compare.rows:

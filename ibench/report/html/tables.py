@@ -8,9 +8,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ibench.models.families import paper_rows
+from ibench.report.compare import Comparison
 from ibench.report.html.runs import ReportRun, TaskLines
-from ibench.report.leaderboard import PAPER_ROWS, Comparison, build_leaderboard, reference_rows
-from ibench.spec.taskfile import HELD_OUT_ORDER
+from ibench.report.leaderboard import build_leaderboard
+from ibench.spec.paper import held_out_order, reference_rows
 
 # A run whose model has no row in the paper is set against the row of its architecture.
 ARCHITECTURE_ROWS = {"decoder-only": "InstructBLIP (Vicuna-7B)",
@@ -86,7 +88,7 @@ class Difference:
 
 def paper_row_for(run: ReportRun) -> tuple[str | None, bool]:
     """The paper row a run is set against, and whether it is the run's own model."""
-    row = PAPER_ROWS.get(str(run.settings.get("model")))
+    row = paper_rows().get(str(run.settings.get("model")))
     if row:
         return row, True
     info = run.manifest.get("model_info")
@@ -103,7 +105,7 @@ def differences(runs: list[ReportRun]) -> list[Difference]:
         if row is None or row not in reference:
             continue
         diff = Difference(run.name, row, matched)
-        for task in HELD_OUT_ORDER:
+        for task in held_out_order():
             entry, paper = run.tasks.get(task, {}), reference[row].get(task)
             if paper is None or not isinstance(entry.get("value"), (int, float)):
                 continue

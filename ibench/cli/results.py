@@ -1,0 +1,93 @@
+"""`ibench leaderboard`, `ibench compare`, `ibench report`: what runs say, beside the paper and
+each other."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from ibench.cli.display import console, print_board, print_table
+from ibench.report.leaderboard import boards_for
+from ibench.report.render import render_board
+from ibench.safetext import terminal, visible
+
+
+@click.command("leaderboard")
+@click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json", "latex"]),
+              default="table", show_default=True)
+@click.option("--no-reference", is_flag=True, help="Leave out the paper's published rows.")
+@click.option("--table", "which", type=click.Choice(["held-out", "held-in", "finetuned"]),
+              default="held-out", show_default=True,
+              help="Table 1 (held-out), the held-in datasets beside Table 2's average, or "
+                   "Table 3's fine-tuned rows.")
+def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool, which: str) -> None:
+    """Runs beside the paper's Table 1 (held-out datasets in the paper's order, and average)."""
+    [board] = boards_for(list(runs), which, include_reference=not no_reference)
+    if fmt != "table":
+        _write_data(render_board(board, fmt))
+        return
+    print_board(board)
+
+
+def _write_data(text: str) -> None:
+    """md/csv/json/latex output: exactly as rendered for a program reading it (csv and json
+    round-trip), with control characters made visible when a person's terminal shows it."""
+    from ibench.safetext import visible
+
+    if sys.stdout.isatty():
+        text = "\n".join(visible(line) for line in text.split("\n"))
+    sys.stdout.write(text)
+
+
+@click.command("compare")
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+@click.option("--resamples", type=click.IntRange(100), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json", "latex"]),
+              default="table", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
+                as_json: bool) -> None:
+    """What changed from run A to run B, per task, and whether it is significant."""
+    from ibench.report.compare import compare_runs
+    from ibench.report.render import COMPARE_HEADER, comparison_cells, render_comparison
+
+    result = compare_runs(run_a, run_b, n_resamples=resamples, seed=seed)
+    if as_json:
+        fmt = "json"
+    if fmt != "table":
+        _write_data(render_comparison(result, fmt))
+        return
+    print_table(
+        f"B - A  (A = {run_a}, B = {run_b}); paired bootstrap, {resamples} resamples",
+        COMPARE_HEADER, comparison_cells(result))
+    if result.manifest_diff:
+        print_table("Settings that differ", ["setting", "A", "B"],
+                    [[k, str(a), str(b)] for k, a, b in result.manifest_diff])
+    for warning in result.warnings:
+        console(stderr=True).print(Text.assemble(("warning:", "yellow"), " ",
+                                                 terminal(warning)))
+
+
+@click.command("report")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path), required=False)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Default: RUN/report.html (one run), RUN/compare-RUN_B.html (two).")
+@click.option("--samples", type=click.IntRange(0), default=12, show_default=True,
+              help="Samples per task in the gallery (seeded choice; failures come on top).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def report_cmd(run: Path, run_b: Path | None, output: Path | None, samples: int,
+               seed: int) -> None:
+    """A self-contained HTML report of a run, or of run B against run A (opens offline)."""
+    from ibench.report.html import file_size, write_report
+
+    path, report = write_report(run, run_b, output, samples=samples, seed=seed)
+    for problem in report.problems:
+        click.echo(f"warning: {visible(problem)}", err=True)  # run folder text, as data
+    click.echo(f"wrote {path} ({file_size(path)})")

@@ -1,0 +1,156 @@
+"""`ibench compare`: per task, run B - run A with a paired-bootstrap interval and p-value, samples
+that flip, and what differs in the runs' settings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ibench.metrics import MetricError, PairedComparison, paired_bootstrap, score
+from ibench.report.protocol import MANIFEST_KEYS, PROTOCOL_KEYS, for_tasks
+from ibench.run.folder import RunDir, load_predictions, load_references, open_run, read_json
+from ibench.run.manifest import demo_reasons
+from ibench.run.score import REFERENCE_FIELDS, SCORED_FIELDS, TEXT_FIELDS, clusters_of
+
+
+@dataclass
+class CompareRow:
+    """One task (and template pairing) compared between run A and run B."""
+
+    task: str
+    template_a: str
+    template_b: str
+    result: PairedComparison
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat JSON-ready form."""
+        return {"task": self.task, "template_a": self.template_a,
+                "template_b": self.template_b, **asdict(self.result)}
+
+
+@dataclass
+class Comparison:
+    """Everything `ibench compare` prints."""
+
+    run_a: str
+    run_b: str
+    rows: list[CompareRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    manifest_diff: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"run_a": self.run_a, "run_b": self.run_b,
+                "rows": [r.to_dict() for r in self.rows], "warnings": self.warnings,
+                "manifest_diff": [{"setting": k, "a": a, "b": b}
+                                  for k, a, b in self.manifest_diff]}
+
+
+def _template_pairs(a: list[str], b: list[str]) -> list[tuple[str, str]]:
+    """Which templates to pair: the single ones with each other, else the shared ids."""
+    if len(a) == 1 and len(b) == 1:
+        return [(a[0], b[0])]
+    return [(t, t) for t in a if t in b]
+
+
+def _split_predictions(run: RunDir, task: str, metric: str
+                       ) -> dict[str, dict[str, dict[str, Any]]]:
+    by_template: dict[str, dict[str, dict[str, Any]]] = {}
+    fields = SCORED_FIELDS.get(metric, TEXT_FIELDS)
+    for (sid, tid), record in load_predictions(run, task, fields).items():
+        by_template.setdefault(tid, {})[sid] = record
+    return by_template
+
+
+def _model_protocol_warnings(man_a: dict[str, Any], man_b: dict[str, Any]) -> list[str]:
+    """For a run of another vision-language model (models/vlm.py): how its protocol differs,
+    since a difference to an InstructBLIP run (or to another such model) then also measures
+    the prompt format and the image preprocessing, not the model alone."""
+    infos = [m.get("model_info") if isinstance(m.get("model_info"), dict) else {}
+             for m in (man_a, man_b)]
+    out = []
+    for label, info in zip("AB", infos, strict=True):
+        differences = info.get("protocol_differences")
+        if differences:
+            out.append(f"run {label} is {info.get('family')}, not InstructBLIP; its protocol "
+                       f"differs: {'; '.join(map(str, differences))}")
+    a, b = ((i.get("protocol_differences") or None, i.get("family")) for i in infos)
+    if out and a != b:
+        out.append("the difference mixes the model change with a change of prompt format and "
+                   "image preprocessing")
+    return out
+
+
+def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int = 0) -> Comparison:
+    """Per task: A, B, B - A with a paired-bootstrap 95% interval and p-value, and flips."""
+    run_a, man_a = open_run(path_a)
+    run_b, man_b = open_run(path_b)
+    out = Comparison(str(path_a), str(path_b))
+    sa, sb = man_a["settings"], man_b["settings"]
+    both, known = set(sa["tasks"]) & set(sb["tasks"]), set(sa["tasks"]) | set(sb["tasks"])
+    for key in MANIFEST_KEYS:  # per-task settings compared on the tasks both runs have
+        a, b = for_tasks(sa.get(key), both, known), for_tasks(sb.get(key), both, known)
+        if a != b:
+            out.manifest_diff.append((key, a, b))
+    protocol = [k for k in PROTOCOL_KEYS
+                if for_tasks(sa.get(k), both, known) != for_tasks(sb.get(k), both, known)]
+    for label, manifest in (("A", man_a), ("B", man_b)):
+        demo = demo_reasons(manifest)
+        if demo:
+            out.warnings.append(f"run {label} is a DEMO run ({' and '.join(demo)}): its numbers "
+                                f"mean nothing")
+    if protocol:
+        out.warnings.append(
+            "the runs differ in protocol settings (" + ", ".join(protocol) + "): the "
+            "difference mixes the model change with a protocol change")
+    out.warnings.extend(_model_protocol_warnings(man_a, man_b))
+    met_a = read_json(run_a.metrics)["tasks"] if run_a.metrics.exists() else {}
+    met_b = read_json(run_b.metrics)["tasks"] if run_b.metrics.exists() else {}
+    shared_tasks = [t for t in sa["tasks"] if t in sb["tasks"]]
+    for only, name in ((set(sa["tasks"]) - set(sb["tasks"]), "A"),
+                       (set(sb["tasks"]) - set(sa["tasks"]), "B")):
+        if only:
+            listed = ", ".join(sorted(only))
+            out.warnings.append(f"tasks only in run {name}, not compared: {listed}")
+    for task in shared_tasks:
+        if task not in met_a or task not in met_b or "metric" not in met_a[task]:
+            out.warnings.append(f"{task}: not scored in both runs, not compared")
+            continue
+        metric = met_a[task]["metric"]
+        if metric == "submission":
+            out.warnings.append(f"{task}: scored only by its server, not compared")
+            continue
+        options = met_a[task].get("metric_options", {})
+        if options != met_b[task].get("metric_options", {}):
+            out.warnings.append(
+                f"{task}: the runs were scored with different metric options (A {options}, B "
+                f"{met_b[task].get('metric_options', {})}); both are rescored with A's")
+        refs_a = load_references(run_a, task, REFERENCE_FIELDS)
+        refs_b = load_references(run_b, task, REFERENCE_FIELDS)
+        shared = [sid for sid in refs_a if sid in refs_b]
+        if len(shared) != len(refs_a) or len(shared) != len(refs_b):
+            out.warnings.append(
+                f"{task}: run A scored {len(refs_a)} samples, run B {len(refs_b)}; compared on "
+                f"the {len(shared)} both scored")
+        if not shared:
+            continue
+        pred_a = _split_predictions(run_a, task, metric)
+        pred_b = _split_predictions(run_b, task, metric)
+        pairs = _template_pairs(sorted(pred_a), sorted(pred_b))
+        if not pairs:
+            listed = f"A: {', '.join(sorted(pred_a))}; B: {', '.join(sorted(pred_b))}"
+            out.warnings.append(f"{task}: the runs share no template ({listed}), not compared")
+        for ta, tb in pairs:
+            if ta != tb:
+                out.warnings.append(f"{task}: A's template {ta} compared with B's {tb}")
+            try:
+                res_a = score(metric, [(s, refs_a[s]) for s in shared], pred_a[ta], **options)
+                res_b = score(metric, [(s, refs_b[s]) for s in shared], pred_b[tb], **options)
+                cmp = paired_bootstrap(res_a, res_b, n_resamples=n_resamples, seed=seed,
+                                       clusters=clusters_of(refs_a, list(res_a.per_sample)))
+            except MetricError as exc:
+                out.warnings.append(f"{task}: cannot compare: {exc}")
+                continue
+            out.rows.append(CompareRow(task, ta, tb, cmp))
+    return out

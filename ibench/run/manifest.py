@@ -1,0 +1,349 @@
+"""The run's manifest: its name, the settings that decide its numbers (compared on resume), where
+its data came from, the packages, and how each session and task went."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ibench import __version__
+from ibench.data import DataError
+from ibench.data.source import open_source
+from ibench.run.folder import (
+    RESUME_FIELDS,
+    RETRYABLE,
+    RunDir,
+    RunError,
+    load_predictions,
+    read_json,
+    read_manifest,
+    write_json,
+)
+from ibench.run.hooks import TaskOutcome
+from ibench.run.settings import EvalOptions
+from ibench.spec.prompts import task_family
+from ibench.spec.taskspec import TaskSpec
+from ibench.spec.templates import TemplateFamily
+
+# Settings that change the numbers: a run may only be continued when they are all equal.
+RESUME_KEYS = (
+    "model",
+    "stop_token_ids",
+    "model_revision",
+    "dtype",
+    "qformer_instruction",
+    "tasks",
+    "templates",
+    "limit",
+    "seed",
+    "frames",
+    "data_root",
+    "task_hashes",
+    "template_hashes",
+    "data_fingerprints",
+)
+
+
+PACKAGES = ("torch", "transformers", "numpy", "pycocoevalcap", "decord", "pillow", "tokenizers")
+
+
+def default_run_name(options: EvalOptions, model_name: str) -> str:
+    """A deterministic name from the settings, so the same command continues the same run."""
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in Path(model_name).name)
+    ids = sorted(t.id for t in options.tasks)
+    splits = {t.split for t in options.tasks}
+    if len(ids) <= 3:
+        scope = "+".join(ids)
+    elif ids == sorted(options.whole_split):
+        scope = splits.pop() if len(splits) == 1 else "all"
+    else:  # a hand-picked set: name it by its content so it never clashes with a full split
+        scope = f"{len(ids)}tasks-{hashlib.sha256(' '.join(ids).encode()).hexdigest()[:6]}"
+    name = f"{slug}_{scope}_{options.templates}"
+    overrides = sorted({json.dumps(t.decoding_overrides, sort_keys=True)
+                        for t in options.tasks if t.decoding_overrides})
+    if overrides:  # other decoding: another run
+        name += f"_gen-{hashlib.sha256(' '.join(overrides).encode()).hexdigest()[:6]}"
+    if options.limit is not None:
+        name += f"_limit{options.limit}"
+    if options.seed != 0:
+        name += f"_seed{options.seed}"
+    if not options.qformer_instruction:
+        name += "_noqfinstr"
+    return name
+
+
+def file_hash(path: Path | None) -> str:
+    """sha256 of a file's bytes (task and template files: what defined the run)."""
+    if path is None:
+        return ""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def git_commit() -> str | None:
+    """The ibench source commit when running from a checkout."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "ibench",
+                                "tasks", "templates"], capture_output=True, text=True,
+                               timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip() or None
+    return f"{commit}+dirty" if commit and dirty.stdout.strip() else commit
+
+
+def data_fingerprint(task: TaskSpec, root: Path, edge: int = 1 << 20) -> dict[str, str]:
+    """Per annotation file: its size and a sha256 of its first and last MiB. Cheap even for
+    multi-GB files, and it changes when a file is replaced, cut or extended (an edit in the
+    middle that keeps the size is not seen). Absent files are recorded as absent. The files
+    are those of the layout in use (the publisher's, or an alternative such as LAVIS's copy,
+    whose keys are then `<layout>:<role>`), so a run refuses to resume on another layout."""
+    try:
+        source = open_source(task, root)
+        paths = {role: source.path(role) for role in source.files}
+        prefix = "" if source.variant == "official" else f"{source.variant}:"
+    except DataError:
+        paths, prefix = {role: root / rel for role, rel in task.data.files.items()}, ""
+    out = {}
+    for role, path in sorted(paths.items()):
+        if not path.is_file():
+            out[prefix + role] = "absent"
+            continue
+        size = path.stat().st_size
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            digest.update(handle.read(edge))
+            if size > edge:
+                handle.seek(max(edge, size - edge))
+                digest.update(handle.read(edge))
+        out[prefix + role] = f"{size}:{digest.hexdigest()[:16]}"
+    return out
+
+
+def hub_revision_problem(task: TaskSpec, options: EvalOptions) -> str:
+    """Why a task's hub mirror may not be used ("" when it may): its revision is known and is
+    not the pinned one, and --hub-revision does not name it. A copy made by hand (revision
+    unknown) is used, and recorded as unknown."""
+    source = data_source(task, options.data_root)
+    revision, pinned = source.get("revision"), source.get("pinned")
+    if source.get("layout") != "hub" or not revision or not pinned or revision == pinned:
+        return ""
+    if options.hub_revision == revision:
+        return ""
+    return (f"{task.id}: the hub mirror {source['repo']} at {source['root']} is revision "
+            f"{revision}, not the pinned {pinned}: pass --hub-revision {revision} to use it")
+
+
+def data_source(task: TaskSpec, root: Path) -> dict[str, Any]:
+    """Which layout of a task's data the run reads, and for a hub mirror its repo, revision
+    (None: unknown, a copy made by hand), the pinned one, and where it was found."""
+    try:
+        source = open_source(task, root)
+    except DataError as exc:
+        return {"layout": None, "error": str(exc)}
+    out: dict[str, Any] = {"layout": source.variant, "format": source.format}
+    names = {"hub_repo": "repo", "hub_revision": "revision", "hub_pinned": "pinned",
+             "hub_layout": "found_in"}
+    for key, name in names.items():
+        if key in source.options:
+            out[name] = source.options[key]
+    if source.variant == "hub":
+        out["root"] = str(source.root)
+    return out
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages that can change results."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def build_settings(options: EvalOptions, model_info: dict[str, Any],
+                   families: dict[str, TemplateFamily]) -> dict[str, Any]:
+    """The settings part of the manifest (compared on resume)."""
+    overrides = {t.id: t.decoding_overrides for t in options.tasks if t.decoding_overrides}
+    extra: dict[str, Any] = {}
+    if overrides:  # --gen-kwargs: recorded, and the leaderboard says the row is not comparable
+        extra["gen_kwargs"] = overrides
+    from ibench.resources import included_roots
+
+    if included_roots():
+        extra["include_paths"] = included_roots()
+    for key in ("model_args", "published_as", "requested_revision"):
+        if model_info.get(key):  # recorded only when given, so older runs still resume
+            extra[key] = model_info[key]
+    return extra | {
+        "model": model_info.get("model_id") or options.model,
+        "model_revision": model_info.get("revision"),
+        "model_alias": options.model,
+        "dtype": model_info.get("dtype"),
+        "device": model_info.get("device"),
+        "qformer_instruction": options.qformer_instruction,
+        "tasks": sorted(t.id for t in options.tasks),
+        "templates": options.templates,
+        "limit": options.limit,
+        "seed": options.seed,
+        "frames": {t.id: options.frames or t.frames for t in options.tasks if t.media == "video"},
+        "data_root": str(options.data_root.resolve()),
+        "task_hashes": {t.id: file_hash(t.source) for t in options.tasks},
+        "data_fingerprints": {t.id: data_fingerprint(t, options.data_root) for t in options.tasks},
+        "template_hashes": {
+            t.id: file_hash(task_family(t, families).source) for t in options.tasks
+        },
+        "decoding": {
+            t.id: {
+                "lavis": {k: v for k, v in t.generation.items() if k != "sources"},
+                "effective": asdict(t.generation_settings(model_info["architecture"]))
+                if model_info.get("architecture") else None,
+            }
+            for t in options.tasks if t.generation
+        },
+        "stop_token_ids": model_info.get("stop_token_ids"),
+        "hub_revision": options.hub_revision,
+        "data_sources": {t.id: data_source(t, options.data_root) for t in options.tasks},
+        "ranking": {
+            t.id: {"candidates": t.rank.candidates, "aggregation": t.rank.aggregation}
+            for t in options.tasks
+            if t.rank
+        },
+    }
+
+
+def settings_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Human-readable list of the settings that differ between a stored run and this one."""
+    out = []
+    for key in RESUME_KEYS:
+        if stored.get(key) != current.get(key):
+            out.append(f"{key}: stored {stored.get(key)!r}, now {current.get(key)!r}")
+    return out
+
+
+def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptions,
+                       model_info: dict[str, Any]) -> dict[str, Any]:
+    """Create the manifest, or check a stored one matches and record this session in it."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    session = {"started": now, "ended": None, "command": options.command,
+               "batch_size": options.batch_size, "world_size": options.group.world}
+    if options.resume and not run.manifest.exists():
+        raise RunError(f"--resume: there is no run at {run.path} to continue (check --run-name "
+                       f"and --output)")
+    if run.manifest.exists():
+        manifest = read_manifest(run.manifest, RESUME_FIELDS)
+        diff = settings_differences(manifest.get("settings", {}), settings)
+        if diff:
+            raise RunError(
+                f"run {run.path} was made with other settings and cannot be resumed:\n  "
+                + "\n  ".join(diff)
+                + "\nUse another --run-name for a new run."
+            )
+        manifest["sessions"].append(session)
+        manifest["status"] = "running"
+        manifest["packages"] = package_versions()
+        manifest["model_info"] = model_info
+    else:
+        manifest = {
+            "ibench_version": __version__,
+            "git_commit": git_commit(),
+            "run_name": run.path.name,
+            "created": now,
+            "status": "running",
+            "settings": settings,
+            "model_info": model_info,
+            "packages": package_versions(),
+            "host": {"platform": platform.platform(), "python": sys.version.split()[0]},
+            "sessions": [session],
+            "tasks": {},
+        }
+    manifest.pop("demo", None)
+    manifest["demo"] = demo_reasons(manifest)
+    if options.group.rank == 0:
+        write_json(run.manifest, manifest)
+    return manifest
+
+
+def demo_reasons(manifest: dict[str, Any]) -> list[str]:
+    """Why a run's numbers mean nothing (a random-weight tiny model, the synthetic sample
+    pack), so that every output flags its row; [] for a real run. Read from what eval
+    recorded; a manifest without the record (an older run) is judged by its settings."""
+    recorded = manifest.get("demo")
+    if isinstance(recorded, list):
+        return [str(r) for r in recorded]
+    from ibench.data.samplepack import is_sample_pack
+
+    settings = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
+    reasons = []
+    if str(settings.get("model", "")).startswith("ibench/tiny") or str(
+            settings.get("model_alias", "")).startswith("tiny-"):
+        reasons.append("a tiny random-weight model")
+    root = settings.get("data_root")
+    if "demo" not in manifest and isinstance(root, str) and root and is_sample_pack(Path(root)):
+        reasons.append("the synthetic sample pack")
+    return reasons
+
+
+def finish_manifest(run: RunDir, manifest: dict[str, Any], outcomes: list[TaskOutcome]) -> None:
+    """Record how each task went (request counts by status over the whole run, from the
+    prediction files) and close this session."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    manifest["sessions"][-1]["ended"] = now
+    manifest["sessions"][-1]["tasks"] = {
+        o.task: {"batch_size": o.batch_size, "out_of_memory_retries": o.oom_events,
+                 "requests_run": o.requests, **o.work} for o in outcomes if o.status == "ran"}
+    for outcome in outcomes:
+        counts: dict[str, int] = {}
+        if outcome.status == "ran":
+            for record in load_predictions(run, outcome.task, ()).values():
+                counts[record["status"]] = counts.get(record["status"], 0) + 1
+        manifest["tasks"][outcome.task] = {
+            "status": outcome.status,
+            "message": outcome.message,
+            "batch_size": outcome.batch_size,
+            "counts": dict(sorted(counts.items())),
+        }
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    manifest["status"] = "complete" if not skipped else "partial"
+    manifest["ended"] = now
+    write_json(run.manifest, manifest)
+
+
+def finished_run(run: RunDir, options: EvalOptions, families: dict[str, TemplateFamily]
+                 ) -> dict[str, Any] | None:
+    """The metrics of a run that is complete with the settings asked for, so that running the
+    same command again neither loads the model nor runs anything; None when there is work (a
+    new or unfinished run, other settings, a task missing, or failures a resume retries)."""
+    if not run.manifest.exists() or not run.metrics.exists():
+        return None
+    try:
+        manifest = read_manifest(run.manifest, RESUME_FIELDS)
+        metrics = read_json(run.metrics)
+    except RunError:
+        return None  # resuming reports what is wrong with it
+    if manifest.get("status") != "complete" or not isinstance(manifest.get("model_info"), dict):
+        return None
+    settings = build_settings(options, manifest["model_info"], families)
+    if settings_differences(manifest.get("settings", {}), settings):
+        return None
+    for task in options.tasks:
+        entry = manifest["tasks"].get(task.id)
+        if not isinstance(entry, dict) or entry.get("status") != "ran":
+            return None
+        if set(entry.get("counts", {})) & set(RETRYABLE):
+            return None
+    return metrics if isinstance(metrics, dict) else None

@@ -1,0 +1,68 @@
+"""The suite: every task file (shipped, then --include-path folders), keyed by id, and the tasks of
+a split in the protocol's order."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from ibench.resources import included, resource_dir
+from ibench.spec.paper import held_out_order
+from ibench.spec.taskfile import load_task_file
+from ibench.spec.taskspec import SPLITS, TaskError, TaskSpec
+
+
+def load_tasks(folder: Path | None = None) -> dict[str, TaskSpec]:
+    """Load every task file of a folder (the shipped tasks/ by default), keyed by id."""
+    if folder is None:
+        return _with_included(dict(_shipped_tasks()), included("tasks"))
+    return _load_folder(folder)
+
+
+def _with_included(tasks: dict[str, TaskSpec], folders: list[Path]) -> dict[str, TaskSpec]:
+    """The shipped tasks and those of the --include-path folders; an id given twice is an
+    error naming both files."""
+    for folder in folders:
+        for spec in _load_folder(folder).values():
+            if spec.id in tasks:
+                raise TaskError(f"{spec.source}: task id {spec.id!r} is already defined in "
+                                f"{tasks[spec.id].source}; give the task another id")
+            tasks[spec.id] = spec
+    return tasks
+
+
+def _load_folder(folder: Path) -> dict[str, TaskSpec]:
+    tasks = {}
+    for path in sorted(folder.glob("*.yaml")):
+        spec = load_task_file(path)
+        tasks[spec.id] = spec
+    if not tasks:
+        raise TaskError(f"{folder}: no task files (*.yaml) found")
+    return tasks
+
+
+@cache
+def _shipped_tasks() -> dict[str, TaskSpec]:
+    return _load_folder(resource_dir("tasks"))
+
+
+def select_tasks(
+    tasks: dict[str, TaskSpec], split: str = "all", names: list[str] | None = None
+) -> list[TaskSpec]:
+    """Tasks of a split (held-in, held-out, server; all = held-in and held-out) or by name, in
+    the protocol's order."""
+    if names:
+        from ibench.names import resolve_name
+
+        return [tasks[resolve_name(n, list(tasks), "task")] for n in names]
+    if split not in (*SPLITS, "all"):
+        raise TaskError(f"unknown split {split!r}: use held-in, held-out, server or all")
+    chosen = [t for t in tasks.values()
+              if t.split == split or (split == "all" and t.split != "server")]
+    return sorted(chosen, key=_order_key)
+
+
+def _order_key(task: TaskSpec) -> tuple[int, int, str]:
+    if task.id in held_out_order():
+        return (1, held_out_order().index(task.id), task.id)
+    return (0, 0, task.id)
