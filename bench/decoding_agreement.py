@@ -17,8 +17,8 @@ from PIL import Image  # noqa: E402
 
 from ibench.models.loading import quiet_transformers  # noqa: E402
 from ibench.models.tiny.blip import tiny_model
+from ibench.protocol.suite import load_tasks
 from ibench.records import GenerationSettings, ModelInput  # noqa: E402
-from ibench.spec.suite import load_tasks
 
 WORDS = ("this", "on the table", "the man holding", "that color", "in the sky", "the dog doing")
 

@@ -43,8 +43,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from ibench.protocol.suite import load_tasks
 from ibench.records import GenerationSettings, ModelInput  # noqa: E402
-from ibench.spec.suite import load_tasks
 
 PROMPT = ("Dialog history: a man riding a horse on a beach next to the ocean. Q: is it sunny? "
           "A: yes Q: how many people are there? A: one Q: what color is the horse? A: brown "

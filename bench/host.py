@@ -33,10 +33,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ibench.protocol.suite import load_tasks
 from ibench.records import Request  # noqa: E402
 from ibench.run.execute import TaskRunner, batched, load_request_media, prefetched  # noqa: E402
 from ibench.run.folder import append_lines  # noqa: E402
-from ibench.spec.suite import load_tasks
 
 
 def photos(root: Path, n: int) -> list[Path]:

@@ -65,10 +65,10 @@ def peak_mib() -> float:
 def measure(n: int) -> dict[str, float]:
     """Run the eval on N requests in this process; return peak RSS after running the requests,
     after scoring, and the time."""
+    from ibench.protocol.suite import load_tasks
     from ibench.run.evaluate import evaluate
     from ibench.run.hooks import EvalHooks
     from ibench.run.settings import EvalOptions
-    from ibench.spec.suite import load_tasks
 
     class Hooks(EvalHooks):
         run_peak = 0.0
@@ -120,7 +120,7 @@ def measure_mirror(n: int) -> dict[str, float]:
     """Read every sample of an N-row hub mirror (read_samples, as eval's checking pass does);
     return peak RSS before and after."""
     from ibench.data import read_samples
-    from ibench.spec.suite import load_tasks
+    from ibench.protocol.suite import load_tasks
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ibench.spec.suite import load_tasks
-from ibench.spec.taskspec import DataSpec, TaskSpec
+from ibench.protocol.suite import load_tasks
+from ibench.protocol.taskspec import DataSpec, TaskSpec
 
 PER_TASK = 8
 

@@ -13,16 +13,16 @@ import pytest
 from cli_helpers import run_cli
 from run_fixtures import make_run
 
-import ibench.spec.suite
-import ibench.spec.taskfile
-import ibench.spec.taskspec
-import ibench.spec.templates
+import ibench.protocol.suite
+import ibench.protocol.taskfile
+import ibench.protocol.taskspec
+import ibench.protocol.templates
 from ibench.data.errors import DataError
 from ibench.data.source import read_csv
 from ibench.metrics import MetricError, ptb_tokenize
+from ibench.protocol.templates import TemplateError, load_family_file
 from ibench.resources import resource_dir
 from ibench.run.folder import RunDir
-from ibench.spec.templates import TemplateError, load_family_file
 
 LABELS = [1, 0, 1, 0]
 
@@ -44,13 +44,13 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "shipped"
     for name in ("tasks", "templates"):
         shutil.copytree(resource_dir(name), root / name)
-    monkeypatch.setattr(ibench.spec.suite, "resource_dir", lambda name: root / name)
-    monkeypatch.setattr(ibench.spec.templates, "resource_dir", lambda name: root / name)
-    ibench.spec.suite._shipped_tasks.cache_clear()
-    ibench.spec.templates._shipped_families.cache_clear()
+    monkeypatch.setattr(ibench.protocol.suite, "resource_dir", lambda name: root / name)
+    monkeypatch.setattr(ibench.protocol.templates, "resource_dir", lambda name: root / name)
+    ibench.protocol.suite._shipped_tasks.cache_clear()
+    ibench.protocol.templates._shipped_families.cache_clear()
     yield root
-    ibench.spec.suite._shipped_tasks.cache_clear()
-    ibench.spec.templates._shipped_families.cache_clear()
+    ibench.protocol.suite._shipped_tasks.cache_clear()
+    ibench.protocol.templates._shipped_families.cache_clear()
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -98,13 +98,13 @@ def test_task_file_duplicate_key(capsys, shipped):
 def test_nested_duplicate_key_and_yaml_syntax_error_are_one_line(shipped):
     path = shipped / "tasks" / "gqa.yaml"
     _replace(path, "  kind: image\n", "  kind: image\n  kind: video\n")
-    with pytest.raises(ibench.spec.taskspec.TaskError, match="duplicate key 'kind'") as err:
-        ibench.spec.taskfile.load_task_file(path)
+    with pytest.raises(ibench.protocol.taskspec.TaskError, match="duplicate key 'kind'") as err:
+        ibench.protocol.taskfile.load_task_file(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
     path.write_text("id: [unclosed\n")
-    with pytest.raises(ibench.spec.taskspec.TaskError,
+    with pytest.raises(ibench.protocol.taskspec.TaskError,
                        match=r"line 2, column 1: not valid YAML") as err:
-        ibench.spec.taskfile.load_task_file(path)
+        ibench.protocol.taskfile.load_task_file(path)
     assert "\n" not in str(err.value)
 
 

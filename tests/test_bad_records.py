@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli
 
-from ibench.spec.suite import load_tasks
+from ibench.protocol.suite import load_tasks
 
 
 @pytest.fixture(name="pack_with_a_bad_record")

@@ -61,7 +61,7 @@ def test_mixture(capsys, tmp_path):
 
 def test_every_task_show_names_metric_and_definition(capsys):
     from ibench.metrics import METRICS
-    from ibench.spec.suite import load_tasks
+    from ibench.protocol.suite import load_tasks
 
     for task_id, task in load_tasks().items():
         data = run_json(capsys, "tasks", "show", task_id, "--json")

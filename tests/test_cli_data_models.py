@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cli_helpers import run_cli, run_json
 
-from ibench.spec.suite import load_tasks
+from ibench.protocol.suite import load_tasks
 
 
 def test_sample_pack_then_check_finds_all(capsys, tmp_path):

@@ -12,9 +12,9 @@ import yaml
 from cli_helpers import run_cli
 
 import ibench.resources as resources
-from ibench.spec.decoding import parse_gen_kwargs
-from ibench.spec.suite import load_tasks
-from ibench.spec.taskspec import TaskError
+from ibench.protocol.decoding import parse_gen_kwargs
+from ibench.protocol.suite import load_tasks
+from ibench.protocol.taskspec import TaskError
 
 
 @pytest.fixture
@@ -202,8 +202,8 @@ def test_the_leaderboard_at_80_columns_folds_no_number(monkeypatch):
     import re
 
     from ibench.cli.display import print_board
+    from ibench.protocol.paper import reference_rows
     from ibench.report.leaderboard import build_leaderboard
-    from ibench.spec.paper import reference_rows
 
     buffer = _narrow(monkeypatch)
     print_board(build_leaderboard([]))

@@ -14,7 +14,7 @@ from data_fixtures import (  # noqa: F401 - fixtures
 )
 
 from ibench.data import DataError, read_samples
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 
 def test_embedded_copy_matches_the_shared_sample() -> None:

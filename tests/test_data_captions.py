@@ -9,7 +9,7 @@ import pytest
 from data_fixtures import tasks_fixture, with_data, write_json  # noqa: F401 - fixtures
 
 from ibench.data import DataError, check_task, read_samples
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 COCO_RAW = "A man with a red helmet on a small moped on a dirt road. "
 COCO_RECORD = {

@@ -15,7 +15,7 @@ from data_fixtures import (  # noqa: F401 - fixtures
 )
 
 from ibench.data import check_task, read_samples
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 
 @pytest.fixture

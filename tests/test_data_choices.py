@@ -17,7 +17,7 @@ from data_fixtures import (  # noqa: F401 - fixtures
 )
 
 from ibench.data import DataError, read_samples
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 ICONQA_PROBLEM = {
     "question": "How likely is it that you will pick a black one?",

@@ -9,7 +9,7 @@ import pytest
 from data_fixtures import VSR_TEST_JSONL, tasks_fixture, with_data, write_json, write_text  # noqa: F401
 
 from ibench.data import DataError, read_samples
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 
 def _vsr_line(image: str) -> str:

@@ -16,9 +16,9 @@ from data_fixtures import (  # noqa: F401 - fixtures
 )
 
 from ibench.data import read_samples, write_sample_pack
+from ibench.protocol.suite import load_tasks
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.suite import load_tasks
-from ibench.spec.taskspec import TaskSpec
 
 TASK_IDS = sorted(load_tasks())
 

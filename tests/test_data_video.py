@@ -18,7 +18,7 @@ from ibench.data import (
     read_samples,
     vocabulary_coverage,
 )
-from ibench.spec.taskspec import RankSpec, TaskSpec
+from ibench.protocol.taskspec import RankSpec, TaskSpec
 
 MSVD_TEST = [
     {"answer": "man", "id": 30933, "question": "who is slicing a tomato?", "video_id": 1301},

@@ -8,7 +8,7 @@ import pytest
 from data_fixtures import tasks_fixture, with_data, write_json  # noqa: F401 - fixtures
 
 from ibench.data import DataError, read_samples
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 VQAV2_ANSWERS = [
     "down",

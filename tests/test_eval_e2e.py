@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli, run_json
 
-from ibench.spec.paper import held_out_order
-from ibench.spec.suite import load_tasks
+from ibench.protocol.paper import held_out_order
+from ibench.protocol.suite import load_tasks
 
 HELD_IN = sorted(t for t, s in load_tasks().items() if s.split == "held-in")
 

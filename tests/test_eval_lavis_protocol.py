@@ -12,8 +12,8 @@ from cli_helpers import run_cli
 from PIL import Image
 
 from ibench.media import resize_shorter_side_center_crop
+from ibench.protocol.suite import load_tasks
 from ibench.records import ModelInput
-from ibench.spec.suite import load_tasks
 
 
 def _run(capsys, pack: Path, out: Path, model: str, tasks: str) -> Path:

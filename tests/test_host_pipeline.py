@@ -18,11 +18,11 @@ from models_fixtures import (  # noqa: F401 - fixtures
 )
 
 import ibench.run.execute as execute
+from ibench.protocol.suite import load_tasks
 from ibench.records import ModelInput, Request
 from ibench.run.execute import LineWriter, TaskRunner
 from ibench.run.folder import read_lines
 from ibench.run.taskrun import grouped_by_media
-from ibench.spec.suite import load_tasks
 
 
 def _requests(task: str, media: list[str], templates: int) -> list[Request]:

@@ -14,7 +14,7 @@ import pytest
 from cli_helpers import run_cli
 
 from ibench.data import DataError, read_samples
-from ibench.spec.suite import load_tasks
+from ibench.protocol.suite import load_tasks
 
 COMMIT = "d428a2d0" + "0" * 32
 # the lmms-lab/VizWiz-VQA card's features: question_id, image, question, answers, category

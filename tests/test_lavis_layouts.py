@@ -10,7 +10,7 @@ from cli_helpers import run_cli
 from PIL import Image
 
 from ibench.data import read_samples, synth
-from ibench.spec.suite import load_tasks
+from ibench.protocol.suite import load_tasks
 
 
 def _image(path: Path) -> None:

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ibench.spec.mixture import MixtureError, load_sizes, sqrt_mixture
+from ibench.protocol.mixture import MixtureError, load_sizes, sqrt_mixture
 
 
 def test_hand_computed_example():

@@ -15,8 +15,8 @@ from models_fixtures import (  # noqa: F401 - fixtures
     tiny_models_fixture,
 )
 
+from ibench.protocol.suite import load_tasks
 from ibench.records import GenerationSettings, ModelInput
-from ibench.spec.suite import load_tasks
 
 TASKS = load_tasks()
 SHORT_TASKS = ("gqa", "textvqa", "vizwiz", "ivqa", "vqav2", "okvqa", "ocrvqa")

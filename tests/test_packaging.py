@@ -25,9 +25,9 @@ def test_wheel_ships_tasks_templates_and_reference(tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
-        "from ibench.resources import resource_dir; from ibench.spec.suite import load_tasks; "
-        "from ibench.spec.templates import load_families; "
-        "from ibench.spec.paper import reference_rows; "
+        "from ibench.resources import resource_dir; from ibench.protocol.suite import load_tasks; "
+        "from ibench.protocol.templates import load_families; "
+        "from ibench.protocol.paper import reference_rows; "
         "print(resource_dir('tasks')); print(len(load_tasks()), len(load_families()), "
         "len(reference_rows())); from ibench.data.formats import FORMATS; print(len(FORMATS)); "
         "from ibench.report.html.page import _environment; "

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from ibench.protocol.suite import load_tasks
+from ibench.protocol.templates import load_families
 from ibench.records import Request, Sample
 from ibench.run.folder import append_lines, read_lines, repair_torn_tail
 from ibench.run.plan import PlanFailure, chosen_ids, plan_items
 from ibench.run.predictions import logsumexp, rank_record
-from ibench.spec.suite import load_tasks
-from ibench.spec.templates import load_families
 
 
 def _samples(n: int) -> list[Sample]:

@@ -7,11 +7,11 @@ import json
 import pytest
 from run_fixtures import make_run
 
+from ibench.protocol.paper import held_out_order, reference_rows
+from ibench.protocol.suite import load_tasks
 from ibench.report.compare import compare_runs
 from ibench.report.leaderboard import build_leaderboard
 from ibench.report.render import render_board
-from ibench.spec.paper import held_out_order, reference_rows
-from ibench.spec.suite import load_tasks
 
 LABELS = [1, 0, 1, 0, 1, 0, 1, 0, 1, 0]
 # A right on samples 0-4; B right on 0-3 and 5-7: B better on 5, 6, 7; A better on 4.

@@ -172,8 +172,8 @@ class _HostOom:
                                    RuntimeError("could not create a primitive")])
 def test_host_allocation_failures_halve_the_batch(tmp_path, monkeypatch, error):
     import ibench.run.execute as execute
+    from ibench.protocol.suite import load_tasks
     from ibench.run.execute import TaskRunner
-    from ibench.spec.suite import load_tasks
 
     monkeypatch.setattr(execute, "load_image", lambda path: object())
     model = _HostOom(error)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ibench.protocol.suite import load_tasks
 from ibench.records import Request
 from ibench.run.evaluate import evaluate
 from ibench.run.execute import TaskRunner
@@ -16,7 +17,6 @@ from ibench.run.folder import RunDir, RunError, read_lines
 from ibench.run.hooks import EvalHooks
 from ibench.run.safety import check_output_writable
 from ibench.run.settings import EvalOptions
-from ibench.spec.suite import load_tasks
 
 
 class OutOfMemoryError(RuntimeError):

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ibench.spec.suite import load_tasks, select_tasks
-from ibench.spec.taskfile import load_task_file
-from ibench.spec.taskspec import TaskError
+from ibench.protocol.suite import load_tasks, select_tasks
+from ibench.protocol.taskfile import load_task_file
+from ibench.protocol.taskspec import TaskError
 
 # protocol.md section 4, held-out table: task id -> (metric, mode). Written from the spec.
 HELD_OUT = {

@@ -5,9 +5,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ibench.spec.prompts import select_templates, zero_shot_template
-from ibench.spec.suite import load_tasks
-from ibench.spec.templates import Template, TemplateError, load_families, load_family_file, render
+from ibench.protocol.prompts import select_templates, zero_shot_template
+from ibench.protocol.suite import load_tasks
+from ibench.protocol.templates import (
+    Template,
+    TemplateError,
+    load_families,
+    load_family_file,
+    render,
+)
 
 # protocol.md section 6, copied from the spec (the paper's appendix).
 PAPER_CAPTIONING = [

@@ -48,7 +48,7 @@ def runs(sample_pack, ibench_cache, tmp_path_factory) -> dict[str, Path]:
     copy of the pack with one VSR image deleted; then A's first GQA prediction and prompt are
     replaced by markup and both reports written."""
     from ibench.data import read_samples
-    from ibench.spec.suite import load_tasks
+    from ibench.protocol.suite import load_tasks
 
     root = tmp_path_factory.mktemp("webreport")
     pack = root / "pack"

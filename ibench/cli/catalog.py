@@ -11,10 +11,10 @@ from rich.text import Text
 from ibench.cli.display import console, print_json, print_table
 from ibench.models.families import tiny_kinds
 from ibench.names import UnknownNameError, resolve_name
-from ibench.spec.describe import decoding_rows, layout_rows
-from ibench.spec.prompts import task_family, zero_shot_template
-from ibench.spec.suite import load_tasks, select_tasks
-from ibench.spec.templates import load_families, render
+from ibench.protocol.describe import decoding_rows, layout_rows
+from ibench.protocol.prompts import task_family, zero_shot_template
+from ibench.protocol.suite import load_tasks, select_tasks
+from ibench.protocol.templates import load_families, render
 
 
 @click.group()

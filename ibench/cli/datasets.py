@@ -10,8 +10,8 @@ import click
 
 from ibench.cli.common import split_names
 from ibench.cli.display import console, print_json, print_table
-from ibench.spec.mixture import load_sizes, sqrt_mixture, task_sizes
-from ibench.spec.suite import load_tasks, select_tasks
+from ibench.protocol.mixture import load_sizes, sqrt_mixture, task_sizes
+from ibench.protocol.suite import load_tasks, select_tasks
 
 
 @click.group()

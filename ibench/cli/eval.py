@@ -10,8 +10,8 @@ import click
 from ibench.cli.common import INCLUDE, BatchSize, split_names
 from ibench.cli.display import print_board
 from ibench.names import UnknownNameError
+from ibench.protocol.suite import load_tasks, select_tasks
 from ibench.report.leaderboard import boards_for
-from ibench.spec.suite import load_tasks, select_tasks
 
 
 @click.command("eval")
@@ -75,7 +75,7 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
     if gen_kwargs:
         from dataclasses import replace
 
-        from ibench.spec.decoding import parse_gen_kwargs
+        from ibench.protocol.decoding import parse_gen_kwargs
 
         overrides = parse_gen_kwargs(gen_kwargs)
         chosen = [replace(t, decoding_overrides=overrides) if t.generation else t
@@ -146,7 +146,7 @@ def _check_model_name(name: str) -> None:
 def _default_data_root(model: str, hooks: object) -> Path:
     import os
 
-    from ibench.cache import default_sample_pack
+    from ibench.data.samplepack import default_sample_pack
 
     env = os.environ.get("IBENCH_DATA_ROOT")
     if env:

@@ -16,7 +16,7 @@ from pathlib import Path
 from ibench.data.annotation import Record, record_list
 from ibench.data.errors import DataError
 from ibench.data.source import Source, open_source, read_json
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 

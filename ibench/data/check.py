@@ -17,7 +17,7 @@ from ibench.data.errors import DataError
 from ibench.data.readers import read_samples
 from ibench.data.source import Source, open_source, variants
 from ibench.media import MediaError, frame_indices, load_embedded_image, load_frames, load_image
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 DEFAULT_MEDIA_SAMPLE = 20
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 
 @dataclass(frozen=True)

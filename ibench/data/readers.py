@@ -9,8 +9,8 @@ from pathlib import Path
 from ibench.data.errors import DataError
 from ibench.data.formats import FORMATS
 from ibench.data.source import Source, open_source
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 Reader = Callable[[Source], Iterable[Sample]]
 

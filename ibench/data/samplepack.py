@@ -4,12 +4,18 @@ Each format module (ibench.data.formats) writes its own files; this module runs 
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import shutil
+import tempfile
 from pathlib import Path
 
+from ibench.cache import cache_dir
+from ibench.data.errors import DataError
 from ibench.data.formats import FORMATS
 from ibench.data.packkit import Pack
-from ibench.spec.suite import load_tasks
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.suite import load_tasks
+from ibench.protocol.taskspec import TaskSpec
 
 
 def write_sample_pack(
@@ -50,3 +56,50 @@ SAMPLE_PACK_MARKER = "IBENCH_SAMPLE_PACK.txt"
 def is_sample_pack(root: Path) -> bool:
     """True for a data root written by write_sample_pack."""
     return (Path(root) / SAMPLE_PACK_MARKER).is_file()
+
+
+SAMPLE_PACK_VERSION = "1"
+
+
+def pack_fingerprint() -> str:
+    """A short hash of the code and task files that shape the sample pack, so a pack written
+    by another version of ibench is never reused."""
+    from ibench.resources import resource_dir
+
+    package = Path(__file__).resolve().parent  # ibench/data: the readers and writers
+    files = sorted(package.rglob("*.py")) + sorted(resource_dir("tasks").glob("*.yaml"))
+    digest = hashlib.sha256(SAMPLE_PACK_VERSION.encode())
+    for path in files:
+        digest.update(path.relative_to(path.parents[1]).as_posix().encode() + b"\0"
+                      + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def default_sample_pack(per_task: int = 8) -> Path:
+    """The synthetic sample pack in the cache, written on first use (atomically)."""
+    from ibench.data.samplepack import write_sample_pack
+
+    target = cache_dir() / f"sample-pack-{pack_fingerprint()}-n{per_task}"
+    if (target / ".complete").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".sample-pack-", dir=target.parent))
+    try:
+        try:
+            write_sample_pack(tmp, per_task=per_task)
+            (tmp / ".complete").write_text(SAMPLE_PACK_VERSION)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise DataError(target.parent, f"cannot write the sample pack here: the disk is "
+                            f"full ({exc.strerror}); free space there or point IBENCH_CACHE at "
+                            f"another disk (nothing partial was kept)") from exc
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / ".complete").exists():  # not a concurrent writer that won
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target

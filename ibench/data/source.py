@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from ibench.data.errors import DataError
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskspec import TaskSpec
 
 # A task that ranks over a vocabulary read from a `candidates` file needs no train file.
 _OPTIONAL_WITH_CANDIDATES = ("train",)

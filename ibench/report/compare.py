@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ibench.metrics import MetricError, PairedComparison, paired_bootstrap, score
-from ibench.report.protocol import MANIFEST_KEYS, PROTOCOL_KEYS, for_tasks
+from ibench.report.differences import MANIFEST_KEYS, PROTOCOL_KEYS, for_tasks
 from ibench.run.folder import RunDir, load_predictions, load_references, open_run, read_json
 from ibench.run.manifest import demo_reasons
 from ibench.run.score import REFERENCE_FIELDS, SCORED_FIELDS, TEXT_FIELDS, clusters_of

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ibench.models.families import paper_rows
-from ibench.report.protocol import PROTOCOL_KEYS, for_tasks
+from ibench.protocol.paper import PaperTable, held_out_order, paper_tables
+from ibench.report.differences import PROTOCOL_KEYS, for_tasks
 from ibench.run.folder import open_run, read_json
 from ibench.run.manifest import demo_reasons
-from ibench.spec.paper import PaperTable, held_out_order, paper_tables
 
 
 @dataclass

@@ -13,6 +13,9 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+from ibench.protocol.prompts import select_templates
+from ibench.protocol.taskspec import TaskSpec
+from ibench.protocol.templates import TemplateFamily
 from ibench.run.folder import (
     RunDir,
     RunError,
@@ -40,15 +43,12 @@ from ibench.run.safety import (
 )
 from ibench.run.settings import EvalOptions
 from ibench.run.taskrun import TaskOutcome, run_task
-from ibench.spec.prompts import select_templates
-from ibench.spec.taskspec import TaskSpec
-from ibench.spec.templates import TemplateFamily
 
 
 def evaluate(options: EvalOptions, hooks: EvalHooks,
              loader: Callable[..., Any]) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
     """The whole `ibench eval`: load the model, run every task, score, write the leaderboard."""
-    from ibench.spec.templates import load_families
+    from ibench.protocol.templates import load_families
 
     name = options.run_name or default_run_name(options, options.model)
     check_run_name(name)
@@ -99,10 +99,10 @@ def lock_run(run: RunDir, group: Any) -> RunLock:
 def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..., Any],
                      families: dict[str, TemplateFamily], run: RunDir
                      ) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
+    from ibench.protocol.prompts import zero_shot_template
     from ibench.report.leaderboard import boards_for
     from ibench.report.render import render_board
     from ibench.run.score import score_run
-    from ibench.spec.prompts import zero_shot_template
 
     group = options.group
     finished = group.broadcast(finished_run(run, options, families) if group.rank == 0 else None)

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 from ibench.errors import IbenchError
 from ibench.media import MediaError, load_clip_frames, load_embedded_image, load_image
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import GenerationSettings, ModelInput, Request
 from ibench.run.folder import append_lines
 from ibench.run.predictions import failed_record, generate_record, rank_record
-from ibench.spec.taskspec import TaskSpec
 
 
 class Model(Protocol):

@@ -17,6 +17,9 @@ from typing import Any
 from ibench import __version__
 from ibench.data import DataError
 from ibench.data.source import open_source
+from ibench.protocol.prompts import task_family
+from ibench.protocol.taskspec import TaskSpec
+from ibench.protocol.templates import TemplateFamily
 from ibench.run.folder import (
     RESUME_FIELDS,
     RETRYABLE,
@@ -29,9 +32,6 @@ from ibench.run.folder import (
 )
 from ibench.run.hooks import TaskOutcome
 from ibench.run.settings import EvalOptions
-from ibench.spec.prompts import task_family
-from ibench.spec.taskspec import TaskSpec
-from ibench.spec.templates import TemplateFamily
 
 # Settings that change the numbers: a run may only be continued when they are all equal.
 RESUME_KEYS = (

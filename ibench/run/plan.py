@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ibench.protocol.taskspec import TaskSpec
+from ibench.protocol.templates import Template, TemplateError, render
 from ibench.records import Request, Sample
-from ibench.spec.taskspec import TaskSpec
-from ibench.spec.templates import Template, TemplateError, render
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Request
-from ibench.spec.taskspec import TaskSpec
 
 FULL_SCORES_MAX = 100
 TOP_K = 10

@@ -7,8 +7,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ibench.protocol.taskspec import TaskSpec
 from ibench.run.dist import ProcessGroup
-from ibench.spec.taskspec import TaskSpec
 
 
 @dataclass

@@ -13,6 +13,9 @@ from typing import Any
 
 from ibench.data import DataError, missing_files, read_samples
 from ibench.data.source import open_source
+from ibench.protocol.prompts import select_templates
+from ibench.protocol.taskspec import TaskSpec
+from ibench.protocol.templates import Template, TemplateFamily
 from ibench.records import Request, Sample
 from ibench.run.execute import Model, StrictStop, TaskRunner
 from ibench.run.folder import (
@@ -28,9 +31,6 @@ from ibench.run.hooks import EvalHooks, TaskOutcome
 from ibench.run.manifest import hub_revision_problem
 from ibench.run.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_record, plan_items
 from ibench.run.settings import EvalOptions
-from ibench.spec.prompts import select_templates
-from ibench.spec.taskspec import TaskSpec
-from ibench.spec.templates import Template, TemplateFamily
 
 
 def stored_references(task: TaskSpec, sample: Sample, vocabulary: set[str] | None

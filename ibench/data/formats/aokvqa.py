@@ -15,8 +15,8 @@ from ibench.data.packkit import (
     Pack,
 )
 from ibench.data.source import Source
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 
 def _each(source: Source, build: Callable[[str, Path, Record], Sample]) -> Iterator[Sample]:

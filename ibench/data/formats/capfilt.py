@@ -14,8 +14,8 @@ from ibench.data.packkit import (
 )
 from ibench.data.slices import seeded_slice, slice_settings, unique_id
 from ibench.data.source import Source
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 
 def read_capfilt(source: Source) -> Iterator[Sample]:

@@ -16,8 +16,8 @@ from ibench.data.packkit import (
     scene_qa,
 )
 from ibench.data.source import Source
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 
 def read_gqa(source: Source) -> Iterator[Sample]:

@@ -17,8 +17,8 @@ from ibench.data.packkit import (
     choice_question,
 )
 from ibench.data.source import Source
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 
 def split_pids(source: Source, key: str) -> list[str]:

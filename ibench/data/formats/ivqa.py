@@ -19,8 +19,8 @@ from ibench.data.packkit import (
     video_question,
 )
 from ibench.data.source import Source, read_csv
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 
 def _seconds(row: dict, column: str, path: Path, name: str) -> float:

@@ -18,8 +18,8 @@ from ibench.data.packkit import (
     tokens_of,
 )
 from ibench.data.source import Source
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 
 def read_karpathy(source: Source) -> Iterator[Sample]:

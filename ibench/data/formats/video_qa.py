@@ -18,8 +18,8 @@ from ibench.data.packkit import (
     video_question,
 )
 from ibench.data.source import Source
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

@@ -13,8 +13,8 @@ from ibench.data.packkit import (
     Pack,
 )
 from ibench.data.source import Source
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 
 def _texts(data: dict, key: str, path) -> list[str]:

@@ -16,8 +16,8 @@ from ibench.data.packkit import (
     scene_qa,
 )
 from ibench.data.source import Source
+from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Sample
-from ibench.spec.taskspec import TaskSpec
 
 _VIZWIZ_NAME = re.compile(r"^VizWiz_([A-Za-z]+)_\d+\.\w+$")
 

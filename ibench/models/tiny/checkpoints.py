@@ -9,6 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ibench.cache import cache_dir as ibench_cache_dir
+
 # Bump when the recipe changes: cached tiny checkpoints with another version are rebuilt.
 TINY_RECIPE_VERSION = 2
 
@@ -42,12 +44,6 @@ def _finish(out: Path, kind: str, seed: int) -> Path:
 _REQUIRED = ("config.json", "model.safetensors")
 
 
-def cache_root() -> Path:
-    """Where tiny checkpoints are built on first use: $IBENCH_CACHE or ~/.cache/ibench."""
-    env = os.environ.get("IBENCH_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "ibench"
-
-
 def _is_current(path: Path, kind: str) -> bool:
     """Whether path holds a complete tiny checkpoint of this kind built by this recipe."""
     try:
@@ -61,7 +57,7 @@ def _is_current(path: Path, kind: str) -> bool:
 
 def ensure_tiny(kind: str, cache_dir: str | Path | None = None) -> Path:
     """The cached tiny checkpoint of this kind; built atomically (temp dir, rename) if absent."""
-    root = Path(cache_dir) if cache_dir is not None else cache_root()
+    root = Path(cache_dir) if cache_dir is not None else ibench_cache_dir()
     target = root / f"tiny-{kind}"
     if _is_current(target, kind):
         return target

@@ -34,7 +34,7 @@ def difference_plot(diffs: list[Difference]) -> str:
     """Horizontal bars: run - paper per dataset, with the run's 95% interval shifted alike."""
     import matplotlib
 
-    from ibench.spec.paper import held_out_order
+    from ibench.protocol.paper import held_out_order
 
     tasks = [t for t in held_out_order() if any(t in d.tasks for d in diffs)]
     with matplotlib.rc_context(_RC):

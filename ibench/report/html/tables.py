@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ibench.models.families import paper_rows
+from ibench.protocol.paper import held_out_order, reference_rows
 from ibench.report.compare import Comparison
 from ibench.report.html.runs import ReportRun, TaskLines
 from ibench.report.leaderboard import build_leaderboard
-from ibench.spec.paper import held_out_order, reference_rows
 
 # A run whose model has no row in the paper is set against the row of its architecture.
 ARCHITECTURE_ROWS = {"decoder-only": "InstructBLIP (Vicuna-7B)",

@@ -83,7 +83,7 @@ def task_media(settings: dict[str, Any], task_id: str, sample_ids: Iterable[str]
     if reason is not None:
         return {sid: Media(missing=reason) for sid in wanted}
     from ibench.data import DataError, read_samples
-    from ibench.spec.suite import load_tasks
+    from ibench.protocol.suite import load_tasks
 
     task = load_tasks()[task_id]
     frames = int((settings.get("frames") or {}).get(task_id) or task.frames or 4)
@@ -107,8 +107,8 @@ def _unreadable(root: Path, task_id: str) -> str | None:
     """Why a task's samples cannot be read at all, or None."""
     if not str(root) or not root.is_dir():
         return f"the run's data root {root} is not on this machine"
-    from ibench.spec.suite import load_tasks
-    from ibench.spec.taskspec import TaskError
+    from ibench.protocol.suite import load_tasks
+    from ibench.protocol.taskspec import TaskError
 
     try:
         tasks = load_tasks()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from ibench.protocol.paper import held_out_order
+from ibench.protocol.taskfile import load_task_file
+from ibench.protocol.taskspec import SPLITS, TaskError, TaskSpec
 from ibench.resources import included, resource_dir
-from ibench.spec.paper import held_out_order
-from ibench.spec.taskfile import load_task_file
-from ibench.spec.taskspec import SPLITS, TaskError, TaskSpec
 
 
 def load_tasks(folder: Path | None = None) -> dict[str, TaskSpec]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+from ibench.protocol.taskspec import TaskError
 from ibench.records import GenerationSettings
-from ibench.spec.taskspec import TaskError
 
 # Sampling settings of other harnesses that LAVIS's beam search has no place for.
 _NOT_DECODING = ("temperature", "do_sample", "top_p", "top_k", "until")

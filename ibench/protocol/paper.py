@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from ibench.errors import IbenchError
+from ibench.protocol.yamlfile import read_yaml
 from ibench.resources import resource_dir
-from ibench.spec.yamlfile import read_yaml
 
 
 class PaperError(IbenchError, ValueError):

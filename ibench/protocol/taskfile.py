@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ibench.spec.taskspec import (
+from ibench.protocol.taskspec import (
     CANDIDATE_SOURCES,
     IMAGE_RESIZES,
     MEDIA_KINDS,
@@ -21,7 +21,7 @@ from ibench.spec.taskspec import (
     TaskError,
     TaskSpec,
 )
-from ibench.spec.yamlfile import read_yaml
+from ibench.protocol.yamlfile import read_yaml
 
 METRIC_NAMES = (
     "cider",

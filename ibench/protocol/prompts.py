@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ibench.spec.taskspec import TaskSpec
-from ibench.spec.templates import Template, TemplateError, TemplateFamily
+from ibench.protocol.taskspec import TaskSpec
+from ibench.protocol.templates import Template, TemplateError, TemplateFamily
 
 
 def zero_shot_template(task: TaskSpec, families: dict[str, TemplateFamily]) -> Template:

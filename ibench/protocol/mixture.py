@@ -28,7 +28,7 @@ def sqrt_mixture(sizes: dict[str, int]) -> dict[str, float]:
 def load_sizes(path: Path) -> dict[str, int]:
     """Read a {dataset: size} mapping from a YAML or JSON file."""
     if path.suffix != ".json":
-        from ibench.spec.yamlfile import read_yaml
+        from ibench.protocol.yamlfile import read_yaml
 
         raw = read_yaml(path, MixtureError)  # UTF-8, no duplicate keys, errors on one line
     else:

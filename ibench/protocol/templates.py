@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ibench.errors import IbenchError
+from ibench.protocol.yamlfile import read_yaml
 from ibench.resources import included, resource_dir
-from ibench.spec.yamlfile import read_yaml
 
 SOURCES = ("paper", "ibench", "dataset")
 

@@ -3,8 +3,8 @@ them)."""
 
 from __future__ import annotations
 
-from ibench.spec.taskfile import GENERATION_VALUES
-from ibench.spec.taskspec import TaskSpec
+from ibench.protocol.taskfile import GENERATION_VALUES
+from ibench.protocol.taskspec import TaskSpec
 
 
 def layout_rows(task: TaskSpec) -> list[tuple[str, str]]:
