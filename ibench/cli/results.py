@@ -10,17 +10,18 @@ import click
 from rich.text import Text
 
 from ibench.cli.display import console, print_board, print_table
+from ibench.protocol.paper import paper_tables
 from ibench.report.leaderboard import boards_for
-from ibench.report.render import render_board
+from ibench.report.render import FORMATS, render_board
 from ibench.safetext import terminal, visible
 
 
 @click.command("leaderboard")
 @click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json", "latex"]),
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               default="table", show_default=True)
 @click.option("--no-reference", is_flag=True, help="Leave out the paper's published rows.")
-@click.option("--table", "which", type=click.Choice(["held-out", "held-in", "finetuned"]),
+@click.option("--table", "which", type=click.Choice(list(paper_tables())),
               default="held-out", show_default=True,
               help="Table 1 (held-out), the held-in datasets beside Table 2's average, or "
                    "Table 3's fine-tuned rows.")
@@ -48,7 +49,7 @@ def _write_data(text: str) -> None:
 @click.argument("run_b", type=click.Path(path_type=Path))
 @click.option("--resamples", type=click.IntRange(100), default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json", "latex"]),
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               default="table", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,

@@ -14,7 +14,6 @@ from ibench.protocol.taskspec import (
     MEDIA_KINDS,
     MODES,
     SPLITS,
-    SUBMISSION_FORMATS,
     DataSpec,
     Decision,
     RankSpec,
@@ -23,17 +22,6 @@ from ibench.protocol.taskspec import (
 )
 from ibench.protocol.yamlfile import read_yaml
 
-METRIC_NAMES = (
-    "cider",
-    "vqa_accuracy",
-    "exact_match",
-    "accuracy",
-    "ivqa_accuracy",
-    "mrr",
-    "roc_auc",
-    "aokvqa_da_accuracy",
-    "submission",
-)
 # Table 1 of the paper, in its column order (protocol.md section 4 and 8).
 
 
@@ -223,22 +211,13 @@ def _parse_hub(c: _Checker, raw: Any, data_files: dict[str, str]) -> dict[str, A
 
 
 def _parse_metric_options(c: _Checker, metric: str, raw: Any) -> dict[str, Any]:
-    """vqa_accuracy names its dataset's evaluator (`variant`); submission names its format."""
-    from ibench.metrics.vqa import VQA_VARIANTS
+    """The task's metric options, checked against what the metric registry says the metric
+    takes (vqa_accuracy's evaluator variant, mrr's option count, a submission's format)."""
+    from ibench.metrics import METRICS
 
     options = {} if raw is None else dict(c.mapping(raw, "metric_options"))
-    allowed = {"vqa_accuracy": {"variant"}, "submission": {"format", "server"}}.get(metric, set())
-    for key in options:
-        if key not in allowed:
-            raise c.fail(f"metric_options.{key}", f"is not an option of {metric}")
-    if metric == "vqa_accuracy":
-        if "variant" not in options:
-            raise c.fail("metric_options.variant", "a VQA-accuracy task names its dataset's "
-                         f"evaluator: one of {', '.join(VQA_VARIANTS)}")
-        c.choice(options["variant"], tuple(VQA_VARIANTS), "metric_options.variant")
-    if metric == "submission":
-        c.choice(options.get("format"), SUBMISSION_FORMATS, "metric_options.format")
-        c.text(options.get("server"), "metric_options.server")
+    for key, problem in METRICS[metric].option_problems(options).items():
+        raise c.fail(f"metric_options.{key}", problem)
     return options
 
 
@@ -313,7 +292,7 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
     eval_name, eval_size = _parse_eval_split(c, raw["eval_split"])
     data = _parse_data(c, raw["data"])
     mode = c.choice(raw["mode"], MODES, "mode")
-    metric = c.choice(raw["metric"], METRIC_NAMES, "metric")
+    metric = c.choice(raw["metric"], metric_names(), "metric")
     generation = rank = None
     if mode == "generate":
         if "rank" in raw:
@@ -354,3 +333,10 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
 def load_task_file(path: Path) -> TaskSpec:
     """Read and validate one task YAML file."""
     return parse_task(read_yaml(path, TaskError), path)
+
+
+def metric_names() -> tuple[str, ...]:
+    """The metrics a task file may name: the registry's."""
+    from ibench.metrics import METRICS
+
+    return tuple(METRICS)

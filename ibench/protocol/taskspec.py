@@ -30,7 +30,6 @@ CANDIDATE_SOURCES = ("choices", "options", "vocabulary", "verbalizers")
 IMAGE_RESIZES = ("square", "shorter_side_center_crop")
 
 
-SUBMISSION_FORMATS = ("vizwiz",)
 
 
 class TaskError(IbenchError, ValueError):

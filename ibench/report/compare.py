@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ibench.metrics import MetricError, PairedComparison, paired_bootstrap, score
+from ibench.metrics import METRICS, MetricError, PairedComparison, paired_bootstrap, score
 from ibench.report.differences import MANIFEST_KEYS, PROTOCOL_KEYS, for_tasks
 from ibench.run.folder import RunDir, load_predictions, load_references, open_run, read_json
 from ibench.run.manifest import demo_reasons
-from ibench.run.score import REFERENCE_FIELDS, SCORED_FIELDS, TEXT_FIELDS, clusters_of
+from ibench.run.score import REFERENCE_FIELDS, clusters_of
 
 
 @dataclass
@@ -57,7 +57,7 @@ def _template_pairs(a: list[str], b: list[str]) -> list[tuple[str, str]]:
 def _split_predictions(run: RunDir, task: str, metric: str
                        ) -> dict[str, dict[str, dict[str, Any]]]:
     by_template: dict[str, dict[str, dict[str, Any]]] = {}
-    fields = SCORED_FIELDS.get(metric, TEXT_FIELDS)
+    fields = METRICS[metric].reads
     for (sid, tid), record in load_predictions(run, task, fields).items():
         by_template.setdefault(tid, {})[sid] = record
     return by_template

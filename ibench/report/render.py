@@ -1,5 +1,9 @@
-"""Tables as text: the leaderboard and the comparison rendered as md, csv, json or latex (every
-cell from a run folder escaped for its format)."""
+"""Tables as text: a leaderboard or a comparison becomes a `TextTable`, which every output
+format renders (each cell from a run folder escaped for its format).
+
+Adding an output format: a function `TextTable -> str` and its `RENDERERS` entry; the command
+line's `--format` choices come from here.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,72 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ibench.report.compare import Comparison
 from ibench.report.leaderboard import Board
 from ibench.safetext import latex_cell, md_cell
 
-FORMATS = ("table", "md", "csv", "json", "latex")
+
+@dataclass
+class TextTable:
+    """A table ready for any format: text cells as a reader sees them (rounded), the exact
+    values (what csv writes, under `value_header` when it differs), the notes, and the
+    structured form json writes."""
+
+    header: list[str]
+    cells: list[list[str]]
+    values: list[list[Any]]
+    notes: list[str]
+    data: Any
+    value_header: list[str] = field(default_factory=list)
+
+
+def to_csv(table: TextTable) -> str:
+    """The exact values, one row a line (csv quotes; text is written as it is)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.value_header or table.header)
+    writer.writerows(table.values)
+    return out.getvalue()
+
+
+def to_md(table: TextTable) -> str:
+    """A markdown table and its notes; every cell and note escaped so it stays in its cell."""
+    lines = ["| " + " | ".join(md_cell(h) for h in table.header) + " |",
+             "|" + "---|" * len(table.header)]
+    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in table.cells]
+    return "\n".join(lines + [""] + [f"- {md_cell(n)}" for n in table.notes]) + "\n"
+
+
+def to_latex(table: TextTable) -> str:
+    """A booktabs tabular (every special character escaped)."""
+    header = table.header
+    lines = ["\\begin{tabular}{l" + "r" * (len(header) - 1) + "}", "\\toprule",
+             " & ".join(latex_cell(h) for h in header) + " \\\\", "\\midrule"]
+    lines += [" & ".join(latex_cell(c) for c in row) + " \\\\" for row in table.cells]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(table: TextTable) -> str:
+    """The structured form, strict JSON."""
+    return json.dumps(table.data, indent=2, default=str) + "\n"
+
+
+RENDERERS: dict[str, Callable[[TextTable], str]] = {
+    "md": to_md, "csv": to_csv, "json": to_json, "latex": to_latex}
+# What `--format` offers: the terminal table, then every renderer.
+FORMATS = ("table", *RENDERERS)
+
+
+def render(table: TextTable, fmt: str) -> str:
+    """The table in one of RENDERERS' formats."""
+    if fmt not in RENDERERS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(RENDERERS)}")
+    return RENDERERS[fmt](table)
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -21,40 +84,23 @@ def _fmt(value: float | None, digits: int = 1) -> str:
         f"{value:.{digits}f}")
 
 
+def board_table(board: Board) -> TextTable:
+    """A leaderboard as a TextTable."""
+    data = {"columns": board.columns, "notes": board.notes, "rows": [
+        {"model": name, **{c: values.get(c) for c in board.columns}}
+        for name, values in board.rows]}
+    return TextTable(
+        header=["model", *board.columns],
+        cells=[[name, *[_fmt(values.get(c)) for c in board.columns]]
+               for name, values in board.rows],
+        values=[[name, *["" if values.get(c) is None else values[c] for c in board.columns]]
+                for name, values in board.rows],
+        notes=board.notes, data=data)
+
+
 def render_board(board: Board, fmt: str) -> str:
-    """Render a leaderboard as md, csv, json or latex text."""
-    header = ["model", *board.columns]
-    cells = [[name, *[_fmt(values.get(c)) for c in board.columns]] for name, values in board.rows]
-    if fmt == "json":
-        return json.dumps({"columns": board.columns, "notes": board.notes, "rows": [
-            {"model": name, **{c: values.get(c) for c in board.columns}}
-            for name, values in board.rows]}, indent=2) + "\n"
-    raw = [[name, *["" if values.get(c) is None else values[c] for c in board.columns]]
-           for name, values in board.rows]
-    return render_cells(header, cells, fmt, board.notes, raw)
-
-
-def render_cells(header: list[str], cells: list[list[str]], fmt: str, notes: list[str],
-                 raw: list[list[Any]] | None = None) -> str:
-    """A table of text cells as md, csv or latex (csv writes `raw`, the unrounded values,
-    when given)."""
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(raw if raw is not None else cells)
-        return out.getvalue()
-    if fmt == "md":  # every cell and note escaped: it stays in its cell of its row
-        lines = ["| " + " | ".join(md_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in cells]
-        return "\n".join(lines + [""] + [f"- {md_cell(n)}" for n in notes]) + "\n"
-    if fmt == "latex":
-        lines = ["\\begin{tabular}{l" + "r" * (len(header) - 1) + "}", "\\toprule",
-                 " & ".join(latex_cell(h) for h in header) + " \\\\", "\\midrule"]
-        lines += [" & ".join(latex_cell(c) for c in row) + " \\\\" for row in cells]
-        lines += ["\\bottomrule", "\\end{tabular}"]
-        return "\n".join(lines) + "\n"
-    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    """A leaderboard in one of RENDERERS' formats."""
+    return render(board_table(board), fmt)
 
 
 COMPARE_HEADER = ["task", "metric", "templates A/B", "n", "A", "B", "B - A", "95% interval", "p",
@@ -69,18 +115,20 @@ def comparison_cells(result: Comparison) -> list[list[str]]:
             for r in result.rows for c in [r.result]]
 
 
-def render_comparison(result: Comparison, fmt: str) -> str:
-    """`ibench compare` as md, csv, json or latex, like the leaderboard's formats; the notes
-    are its warnings and the settings that differ."""
-    if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2, default=str) + "\n"
+def comparison_table(result: Comparison) -> TextTable:
+    """`ibench compare` as a TextTable; its notes are the warnings and the settings that
+    differ."""
     notes = [*result.warnings, *(f"setting {k} differs: A {a}, B {b}"
                                  for k, a, b in result.manifest_diff)]
-    raw = [[r.task, r.result.metric, f"{r.template_a}/{r.template_b}", r.result.n,
-            r.result.value_a, r.result.value_b, r.result.difference, r.result.low,
-            r.result.high, r.result.p_value, r.result.better_in_a, r.result.better_in_b]
-           for r in result.rows]
-    if fmt == "csv":
-        header = [*COMPARE_HEADER[:7], "low", "high", *COMPARE_HEADER[8:]]
-        return render_cells(header, [], fmt, notes, raw)
-    return render_cells(COMPARE_HEADER, comparison_cells(result), fmt, notes)
+    values = [[r.task, r.result.metric, f"{r.template_a}/{r.template_b}", r.result.n,
+               r.result.value_a, r.result.value_b, r.result.difference, r.result.low,
+               r.result.high, r.result.p_value, r.result.better_in_a, r.result.better_in_b]
+              for r in result.rows]
+    return TextTable(header=COMPARE_HEADER, cells=comparison_cells(result), values=values,
+                     notes=notes, data=result.to_dict(),
+                     value_header=[*COMPARE_HEADER[:7], "low", "high", *COMPARE_HEADER[8:]])
+
+
+def render_comparison(result: Comparison, fmt: str) -> str:
+    """`ibench compare` in one of RENDERERS' formats."""
+    return render(comparison_table(result), fmt)

@@ -13,6 +13,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+from ibench.metrics.registry import METRICS
 from ibench.protocol.prompts import select_templates
 from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import TemplateFamily
@@ -66,14 +67,12 @@ def evaluate(options: EvalOptions, hooks: EvalHooks,
         lock.release()
 
 
-# Metrics whose official implementation runs a Java program (pycocoevalcap's PTB tokenizer).
-JAVA_METRICS = ("cider",)
 
 
 def check_scoring_needs(tasks: list[TaskSpec]) -> None:
     """Before any inference: what scoring will need is there (Java for CIDEr), else one line
     naming the tasks and what to install."""
-    needing = [t.id for t in tasks if t.metric in JAVA_METRICS]
+    needing = [t.id for t in tasks if "java" in METRICS[t.metric].needs]
     if needing and shutil.which("java") is None:
         raise RunError(f"{', '.join(needing)} are scored with CIDEr, whose PTB tokenizer needs "
                        f"Java, and `java` is not on PATH: install a Java runtime (e.g. apt-get "

@@ -7,17 +7,9 @@ from collections import Counter
 from typing import Any
 
 from ibench.metrics import METRICS, MetricError, MetricResult, bootstrap_ci, score
-from ibench.metrics.vqa import VQA_VARIANTS
 from ibench.run.folder import RunDir, load_predictions, load_references, write_json
 
 N_RESAMPLES = 1000
-# The fields of a prediction line each metric reads (ibench.metrics.registry's conventions).
-SCORED_FIELDS = {
-    "accuracy": ("prediction", "choice", "status"),
-    "mrr": ("scores", "status"),
-    "roc_auc": ("score", "status"),
-}
-TEXT_FIELDS = ("prediction", "status")
 # The reference fields that metrics read (ibench.metrics.registry's conventions).
 REFERENCE_FIELDS = ("captions", "answers", "answer", "answer_index", "label", "cluster", "image")
 
@@ -36,7 +28,7 @@ def template_results(run: RunDir, task_id: str, metric: str,
     the MetricError that says why that template cannot be scored. `options` go to the metric
     (the VQA evaluator variant)."""
     samples = list(load_references(run, task_id, REFERENCE_FIELDS).items())
-    predictions = load_predictions(run, task_id, SCORED_FIELDS.get(metric, TEXT_FIELDS))
+    predictions = load_predictions(run, task_id, METRICS[metric].reads)
     by_template: dict[str, dict[str, dict[str, Any]]] = {}
     for (sid, tid), record in predictions.items():
         by_template.setdefault(tid, {})[sid] = record
@@ -82,7 +74,7 @@ def summarise_task(run: RunDir, task_id: str, metric: str, headline: str | None,
     gets its submission file instead of a value.
     """
     options = dict(options or {})
-    if metric == "submission":
+    if METRICS[metric].scorer is None:  # a split only its server scores
         return write_submission(run, task_id, headline, options)
     metric_options = {k: v for k, v in options.items() if k != "server"}
     results = template_results(run, task_id, metric, metric_options)
@@ -113,8 +105,7 @@ def summarise_task(run: RunDir, task_id: str, metric: str, headline: str | None,
         "metric": metric,
         "metric_title": METRICS[metric].title,
         **({"metric_options": metric_options} if metric_options else {}),
-        **({"metric_variant": VQA_VARIANTS[metric_options["variant"]]}
-           if "variant" in metric_options else {}),
+        **METRICS[metric].described_options(metric_options),
         "headline_template": chosen,
         "headline_is_zero_shot": chosen == headline,
         **per_template[chosen],
@@ -141,7 +132,7 @@ def write_submission(run: RunDir, task_id: str, template: str | None,
     in reference order) from the headline template's predictions; failed requests are written
     with an empty answer and counted."""
     references = load_references(run, task_id, ("image",))
-    predictions = load_predictions(run, task_id, TEXT_FIELDS)
+    predictions = load_predictions(run, task_id, ("prediction", "status"))
     templates = sorted({tid for _, tid in predictions})
     if not templates:
         return {"metric": "submission", "status": "no predictions"}
