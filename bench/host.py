@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ibench.protocol.suite import load_tasks
 from ibench.records import Request  # noqa: E402
 from ibench.run.execute import TaskRunner, batched, load_request_media, prefetched  # noqa: E402
-from ibench.run.folder import append_lines  # noqa: E402
+from ibench.run.folder import append_lines
 
 
 def photos(root: Path, n: int) -> list[Path]:

@@ -68,7 +68,7 @@ def measure(n: int) -> dict[str, float]:
     from ibench.protocol.suite import load_tasks
     from ibench.run.evaluate import evaluate
     from ibench.run.hooks import EvalHooks
-    from ibench.run.settings import EvalOptions
+    from ibench.run.settings import EvalRequest, Runtime
 
     class Hooks(EvalHooks):
         run_peak = 0.0
@@ -81,9 +81,9 @@ def measure(n: int) -> dict[str, float]:
         write_dataset(root / "data", n)
         before = peak_mib()
         start = time.perf_counter()
-        options = EvalOptions(model="stub", tasks=[load_tasks()["vsr"]], data_root=root / "data",
-                              output=root / "results", run_name="mem", batch_size=64)
-        _, metrics, _ = evaluate(options, Hooks(), lambda *a, **k: StubModel())
+        request = EvalRequest(model="stub", tasks=(load_tasks()["vsr"],), data_root=root / "data")
+        runtime = Runtime(output=root / "results", run_name="mem", batch_size=64)
+        _, metrics, _ = evaluate(request, runtime, Hooks(), lambda *a, **k: StubModel())
         seconds = time.perf_counter() - start
         assert metrics["tasks"]["vsr"]["n"] == n
     return {"n": n, "before_mib": before, "run_mib": Hooks.run_peak, "peak_mib": peak_mib(),

@@ -195,7 +195,8 @@ def test_prediction_line_not_json(capsys, tmp_path):
 
 
 def test_prediction_line_missing_status_names_sample(tmp_path):
-    from ibench.run.folder import RunError, load_predictions
+    from ibench.run.folder import RunError
+    from ibench.run.predictions import load_predictions
 
     run = RunDir(tmp_path / "run")
     run.predictions("gqa").parent.mkdir(parents=True)

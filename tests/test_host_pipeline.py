@@ -121,11 +121,17 @@ def test_requests_are_grouped_by_media_deterministically():
 
 
 def test_the_writer_thread_keeps_order_and_reports_a_write_error(tmp_path, monkeypatch):
+    from ibench.run.schema import PredictionLine
+
+    def line(i: int) -> PredictionLine:
+        return PredictionLine(task="t", sample_id=str(i), template_id="x", prompt=None,
+                              prediction=None, status="ok", reason=None)
+
     writer = LineWriter(tmp_path / "p.jsonl")
     for i in range(50):
-        writer.put([{"i": i}])
+        writer.put([line(i)])
     writer.close()
-    assert [r["i"] for r in read_lines(tmp_path / "p.jsonl")] == list(range(50))
+    assert [int(r["sample_id"]) for r in read_lines(tmp_path / "p.jsonl")] == list(range(50))
     assert 1 <= writer.commits <= 50  # batches waiting together share one fsync
 
     def full(path, records):
@@ -133,7 +139,7 @@ def test_the_writer_thread_keeps_order_and_reports_a_write_error(tmp_path, monke
 
     monkeypatch.setattr(execute, "append_lines", full)
     writer = LineWriter(tmp_path / "q.jsonl")
-    writer.put([{"i": 0}])
+    writer.put([line(0)])
     with pytest.raises(OSError, match="No space"):
         writer.close()
 

@@ -11,7 +11,7 @@ from ibench.protocol.templates import load_families
 from ibench.records import Request, Sample
 from ibench.run.folder import append_lines, read_lines, repair_torn_tail
 from ibench.run.plan import PlanFailure, chosen_ids, plan_items
-from ibench.run.predictions import logsumexp, rank_record
+from ibench.run.predictions import logsumexp, rank_line
 
 
 def _samples(n: int) -> list[Sample]:
@@ -49,7 +49,7 @@ def test_verbalizer_record_hand_computed():
     request = Request("hateful_memes", "1", "hateful-01", "p", "rank", Path("/x"),
                       candidates=("yes", "true", "no", "false"))
     scores = [math.log(0.2), math.log(0.1), math.log(0.3), math.log(0.3)]
-    record = rank_record(task, request, scores)
+    record = rank_line(task, request, scores).to_json()
     # positive: log(0.2 + 0.1), negative: log(0.3 + 0.3) -> score log(0.5) < 0 -> "no"
     assert record["score"] == pytest.approx(math.log(0.5))
     assert record["choice"] == 0 and record["prediction"] == "no"
@@ -61,7 +61,7 @@ def test_vocabulary_record_keeps_top_and_first_max():
     candidates = tuple(f"a{i}" for i in range(150))
     scores = [-float(i % 7) for i in range(150)]
     request = Request("msrvtt_qa", "1", "video_qa-01", "p", "rank", Path("/x"), candidates)
-    record = rank_record(task, request, scores)
+    record = rank_line(task, request, scores).to_json()
     assert record["choice"] == 0 and record["prediction"] == "a0"  # first of the ties at 0
     assert "scores" not in record and len(record["top"]) == 10 and record["top"][1][0] == "a7"
 
@@ -81,13 +81,14 @@ def test_nan_scores_are_failures_not_predictions():
     task = load_tasks()["vsr"]
     request = Request("vsr", "1", "true_false-01", "p", "rank", Path("/x"),
                       candidates=("yes", "true", "no", "false"))
-    record = rank_record(task, request, [-1.0, float("nan"), -2.0, -3.0])
+    record = rank_line(task, request, [-1.0, float("nan"), -2.0, -3.0]).to_json()
     assert record["status"] == "nan_score" and "'true'" in record["reason"]
     assert record["prediction"] is None
 
 
 def test_damaged_lines_are_named(tmp_path):
-    from ibench.run.folder import RunDir, RunError, load_predictions
+    from ibench.run.folder import RunDir, RunError
+    from ibench.run.predictions import load_predictions
 
     path = tmp_path / "p.jsonl"
     path.write_bytes('{"a": 1}\n{"a": "é'.encode()[:-1])  # torn inside a UTF-8 character
@@ -102,11 +103,12 @@ def test_damaged_lines_are_named(tmp_path):
 
 
 def test_ok_line_beats_an_older_or_newer_failure(tmp_path):
-    from ibench.run.folder import RunDir, load_predictions
+    from ibench.run.folder import RunDir
+    from ibench.run.predictions import load_predictions
 
     run = RunDir(tmp_path)
     line = {"sample_id": "1", "template_id": "t"}
     append_lines(run.predictions("gqa"), [{**line, "status": "ok", "prediction": "a"}])
     append_lines(run.predictions("gqa", "part-0"), [{**line, "status": "media_error"}])
-    assert load_predictions(run, "gqa")[("1", "t")]["status"] == "ok"
+    assert load_predictions(run, "gqa")[("1", "t")].status == "ok"
 

@@ -11,12 +11,12 @@ import pytest
 
 from ibench.protocol.suite import load_tasks
 from ibench.records import Request
-from ibench.run.evaluate import evaluate
+from ibench.run.evaluate import evaluate as run_evaluate
 from ibench.run.execute import TaskRunner
 from ibench.run.folder import RunDir, RunError, read_lines
 from ibench.run.hooks import EvalHooks
 from ibench.run.safety import check_output_writable
-from ibench.run.settings import EvalOptions
+from ibench.run.settings import EvalRequest, Runtime
 
 
 class OutOfMemoryError(RuntimeError):
@@ -92,10 +92,21 @@ def pack(sample_pack, tmp_path):
     return target
 
 
-def _options(pack: Path, tmp_path: Path, tasks: list[str], **kw) -> EvalOptions:
+def _options(pack: Path, tmp_path: Path, tasks: list[str], **kw) -> tuple[EvalRequest, Runtime]:
+    """(request, runtime) of a stub model's run named r; keyword arguments go where they
+    belong."""
     all_tasks = load_tasks()
-    return EvalOptions(model="stub", tasks=[all_tasks[t] for t in tasks], data_root=pack,
-                       output=tmp_path / "results", run_name="r", batch_size=4, **kw)
+    runtime_fields = {"strict", "resume"}
+    request = EvalRequest(model="stub", tasks=tuple(all_tasks[t] for t in tasks), data_root=pack,
+                          **{k: v for k, v in kw.items() if k not in runtime_fields})
+    runtime = Runtime(output=tmp_path / "results", run_name="r", batch_size=4,
+                      **{k: v for k, v in kw.items() if k in runtime_fields})
+    return request, runtime
+
+
+def evaluate(options: tuple[EvalRequest, Runtime], hooks, loader):
+    """The run's evaluate over a (request, runtime) pair."""
+    return run_evaluate(*options, hooks, loader)
 
 
 def test_media_failure_and_missing_data_are_recorded(pack, tmp_path):

@@ -9,9 +9,8 @@ import click
 
 from ibench.cli.common import INCLUDE, BatchSize, split_names
 from ibench.cli.display import print_board
-from ibench.names import UnknownNameError
-from ibench.protocol.suite import load_tasks, select_tasks
 from ibench.report.leaderboard import boards_for
+from ibench.safetext import visible
 
 
 @click.command("eval")
@@ -65,96 +64,31 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
              allow_pickle: bool, hub_revision: str | None, gen_kwargs: str | None,
              revision: str | None, model_args: str | None, published_as: str | None) -> None:
     """Evaluate a model: generate or rank, score with the official metrics, write results."""
+    from ibench.api import evaluate
     from ibench.cli.progress import RichHooks, print_metrics
-    from ibench.models import load_model
-    from ibench.run.dist import from_environment, shutdown
-    from ibench.run.evaluate import evaluate
-    from ibench.run.settings import EvalOptions
+    from ibench.run.dist import from_environment
 
-    chosen = select_tasks(load_tasks(), split, split_names(task_names))
-    if gen_kwargs:
-        from dataclasses import replace
-
-        from ibench.protocol.decoding import parse_gen_kwargs
-
-        overrides = parse_gen_kwargs(gen_kwargs)
-        chosen = [replace(t, decoding_overrides=overrides) if t.generation else t
-                  for t in chosen]
-    from ibench.models.device import check_device
-
-    check_device(device)  # before anything loads: one line, not a CUDA traceback
-    _check_model_name(model)
-    group = from_environment()
-    hooks = RichHooks(quiet=group.rank != 0)
-    if data_root is None:
-        data_root = _default_data_root(model, hooks)
-    options = EvalOptions(
-        model=model, tasks=chosen, data_root=data_root, templates=templates, limit=limit,
-        batch_size=batch_size, frames=frames, seed=seed, strict=strict,
-        qformer_instruction=not no_qformer_instruction, dtype=dtype, device=device,
-        output=output, run_name=run_name, workers=workers, group=group, resume=resume,
-        hub_revision=hub_revision,
-        whole_split=[t.id for t in select_tasks(load_tasks(), split)] if not task_names else [],
-    )
-
-    from ibench.models.loading import parse_model_args
-
-    load_args = {"revision": revision, "published_as": published_as,
-                 "model_args": parse_model_args(model_args) if model_args else None}
-
-    def loader(name: str, **kwargs: object) -> object:
-        return load_model(name, allow_pickle=allow_pickle, **load_args,  # type: ignore[arg-type]
-                          **kwargs)
-
-    try:
-        run, metrics, outcomes = evaluate(options, hooks, loader)
-    finally:
-        shutdown(group)
-    if group.rank == 0:
-        print_metrics(run, metrics, outcomes)
-        for board in boards_for([run.path]):  # the boards the run has tasks of
-            print_board(board)
-        from ibench.report.html import report_after_eval
-
-        click.echo(report_after_eval(run.path))
-        scored = [t for t, e in metrics.get("tasks", {}).items()
-                  if "value" in e or e.get("status") == "submission"]
-        if not scored:
-            click.echo(f"error: no task was scored ({len(outcomes)} asked, "
-                       f"{sum(o.status == 'skipped' for o in outcomes)} skipped for their data); "
-                       f"see `ibench data check --data-root {data_root}`", err=True)
-            sys.exit(1)
-        failed = [o for o in outcomes if o.counts and not o.counts.get("ok")]
-        for o in failed:
-            kinds = ", ".join(f"{n} {k}" for k, n in sorted(o.counts.items()))
-            click.echo(f"error: {o.task}: every request of this session failed ({kinds}); "
-                       f"the reasons are in {run.predictions(o.task)}", err=True)
-        if failed:
-            sys.exit(1)
-
-
-def _check_model_name(name: str) -> None:
-    """A name that is no alias, no folder and no owner/name hub id is a typo: say which
-    aliases it is close to (as a task name's typo is answered)."""
-    from ibench.models.families import find_alias, list_aliases
-
-    if find_alias(name) is not None or "/" in name or Path(name).expanduser().exists():
+    hooks = RichHooks(quiet=from_environment().rank != 0)
+    run = evaluate(
+        model, split_names(task_names), split=split, data_root=data_root, templates=templates,
+        limit=limit, seed=seed, frames=frames, qformer_instruction=not no_qformer_instruction,
+        dtype=dtype, device=device, batch_size=batch_size, workers=workers, output=output,
+        run_name=run_name, resume=resume, strict=strict, hub_revision=hub_revision,
+        revision=revision, model_args=model_args, published_as=published_as,
+        gen_kwargs=gen_kwargs, allow_pickle=allow_pickle, hooks=hooks)
+    if hooks.quiet:
         return
-    raise UnknownNameError("model", name, [a.alias for a in list_aliases()])
-
-
-def _default_data_root(model: str, hooks: object) -> Path:
-    import os
-
-    from ibench.data.samplepack import default_sample_pack
-
-    env = os.environ.get("IBENCH_DATA_ROOT")
-    if env:
-        return Path(env)
-    pack = default_sample_pack()
-    note = (f"no --data-root: using the synthetic sample pack at {pack} (its numbers mean "
-            "nothing; pass --data-root for real datasets)")
-    if not model.startswith("tiny-"):
-        note = "WARNING: " + note
-    hooks.message(note)  # type: ignore[attr-defined]
-    return pack
+    print_metrics(run)
+    for board in boards_for([run.path]):  # the boards the run has tasks of
+        print_board(board)
+    if run.report_file is not None:
+        problems = run.report_file.problems
+        more = f"; {len(problems)} problems listed in it" if problems else ""
+        click.echo(f"report: {run.report_file.path} ({run.report_file.size}{more})")
+    for warning in run.warnings:
+        click.echo(f"warning: {visible(warning)}", err=True)
+    problems = run.problems()
+    for problem in problems:
+        click.echo(f"error: {visible(problem)}", err=True)
+    if problems:
+        sys.exit(1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.progress import (
     BarColumn,
@@ -16,9 +16,11 @@ from rich.progress import (
 )
 
 from ibench.cli.display import console, print_table
-from ibench.run.folder import RunDir
-from ibench.run.hooks import EvalHooks, TaskOutcome
+from ibench.run.hooks import EvalHooks
 from ibench.safetext import visible
+
+if TYPE_CHECKING:
+    from ibench.api import Run
 
 
 class RichHooks(EvalHooks):
@@ -61,33 +63,35 @@ class RichHooks(EvalHooks):
             self.progress = None
 
 
-def print_metrics(run: RunDir, metrics: dict[str, Any], outcomes: list[TaskOutcome]) -> None:
-    """The per-task results table, then where the files are."""
+def print_metrics(run: Run) -> None:
+    """The per-task results table of an evaluation, then where the files are."""
     rows = []
-    for outcome in outcomes:
-        entry = metrics.get("tasks", {}).get(outcome.task)
-        if entry and entry.get("status") == "submission":
-            failed = sum(entry["failures"].values())
-            rows.append([outcome.task, "server", "-", "-", entry["n"],
+    tasks = [o.task for o in run.outcomes] or list(run.scores)
+    skipped = {o.task for o in run.outcomes if o.status == "skipped"}
+    for task in tasks:
+        result = run.scores.get(task)
+        entry = result.entry if result is not None else {}
+        if result is not None and result.status == "submission":
+            failed = sum(result.failures.values())
+            rows.append([task, "server", "-", "-", entry["n"],
                          f"{entry['file']} for the {entry['format']} server"
                          + (f" ({failed} failed, written empty)" if failed else "")])
             continue
-        if outcome.status == "skipped" or not entry or "value" not in entry:
-            why = "skipped: data missing or unusable" if outcome.status == "skipped" else (
-                f"not scored: {entry.get('reason', 'no predictions')}" if entry else
+        if task in skipped or result is None or result.value is None:
+            why = "skipped: data missing or unusable" if task in skipped else (
+                f"not scored: {result.reason or 'no predictions'}" if result is not None else
                 "no predictions")
-            rows.append([outcome.task, entry.get("metric", "-") if entry else "-", "-", "-",
-                         "-", why])
+            rows.append([task, result.metric or "-" if result else "-", "-", "-", "-", why])
             continue
-        low, high = entry["ci95"]
-        failures = ", ".join(f"{k} {v}" for k, v in entry["failures"].items()) or "0"
+        failures = ", ".join(f"{k} {v}" for k, v in result.failures.items()) or "0"
         spread = entry.get("across_templates")
         note = (f"templates: mean {spread['mean']:.1f} sd {spread['std']:.1f} "
                 f"[{spread['min']:.1f}, {spread['max']:.1f}]") if spread else ""
         if "candidate_coverage" in entry:
             note += f" coverage {100 * entry['candidate_coverage']:.1f}%"
-        rows.append([outcome.task, entry["metric"], f"{entry['value']:.2f}",
-                     f"[{low:.2f}, {high:.2f}]", entry["n"], f"failures: {failures} {note}"])
+        rows.append([task, result.metric, f"{result.value:.2f}",
+                     f"[{result.low:.2f}, {result.high:.2f}]", result.n,
+                     f"failures: {failures} {note}"])
     print_table(f"Results: {run.path}", ["task", "metric", "value", "95% interval", "n", "notes"],
                 rows)
     console().print(f"predictions, metrics.json and leaderboard.md are in {run.path}")

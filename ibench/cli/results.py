@@ -55,10 +55,10 @@ def _write_data(text: str) -> None:
 def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
                 as_json: bool) -> None:
     """What changed from run A to run B, per task, and whether it is significant."""
-    from ibench.report.compare import compare_runs
+    from ibench.api import compare
     from ibench.report.render import COMPARE_HEADER, comparison_cells, render_comparison
 
-    result = compare_runs(run_a, run_b, n_resamples=resamples, seed=seed)
+    result = compare(run_a, run_b, resamples=resamples, seed=seed)
     if as_json:
         fmt = "json"
     if fmt != "table":
@@ -86,9 +86,9 @@ def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
 def report_cmd(run: Path, run_b: Path | None, output: Path | None, samples: int,
                seed: int) -> None:
     """A self-contained HTML report of a run, or of run B against run A (opens offline)."""
-    from ibench.report.html import file_size, write_report
+    from ibench.api import report
 
-    path, report = write_report(run, run_b, output, samples=samples, seed=seed)
-    for problem in report.problems:
+    written = report(run, run_b, output, samples=samples, seed=seed)
+    for problem in written.problems:
         click.echo(f"warning: {visible(problem)}", err=True)  # run folder text, as data
-    click.echo(f"wrote {path} ({file_size(path)})")
+    click.echo(f"wrote {written.path} ({written.size})")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -121,17 +122,23 @@ _RESERVED_MODEL_ARGS = ("dtype", "torch_dtype", "trust_remote_code", "use_safete
                         "revision", "pretrained_model_name_or_path")
 
 
-def parse_model_args(text: str) -> dict[str, Any]:
-    """`--model-args attn_implementation=sdpa,low_cpu_mem_usage=true` as from_pretrained
-    keyword arguments (true/false/none, integers and numbers typed; the rest strings)."""
-    out: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
+def parse_model_args(given: str | Mapping[str, Any]) -> dict[str, Any]:
+    """from_pretrained keyword arguments: `--model-args attn_implementation=sdpa,
+    low_cpu_mem_usage=true` (true/false/none, integers and numbers typed; the rest strings), or
+    the same as a mapping (the Python API). Names ibench sets itself are refused."""
+    if not isinstance(given, str):
+        out = dict(given)
+        for key in out:
+            if not str(key).isidentifier():
+                raise ModelLoadError(f"--model-args: {key!r} is not a keyword argument name")
+            _check_reserved(str(key))
+        return out
+    out = {}
+    for part in filter(None, (p.strip() for p in given.split(","))):
         key, sep, value = (x.strip() for x in part.partition("="))
         if not sep or not key or not value or not key.isidentifier():
             raise ModelLoadError(f"--model-args: {part!r} is not name=value")
-        if key in _RESERVED_MODEL_ARGS:
-            raise ModelLoadError(f"--model-args: {key} is set by ibench (use --dtype, "
-                                 f"--revision or --allow-pickle)")
+        _check_reserved(key)
         lowered = value.lower()
         if lowered in ("true", "false"):
             out[key] = lowered == "true"
@@ -146,6 +153,12 @@ def parse_model_args(text: str) -> dict[str, Any]:
                 except ValueError:
                     out[key] = value
     return out
+
+
+def _check_reserved(key: str) -> None:
+    if key in _RESERVED_MODEL_ARGS:
+        raise ModelLoadError(f"--model-args: {key} is set by ibench (use --dtype, --revision "
+                             f"or --allow-pickle)")
 
 
 def quiet_transformers() -> None:

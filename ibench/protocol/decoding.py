@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -12,16 +13,22 @@ from ibench.records import GenerationSettings
 _NOT_DECODING = ("temperature", "do_sample", "top_p", "top_k", "until")
 
 
-def parse_gen_kwargs(text: str) -> dict[str, Any]:
-    """`--gen-kwargs num_beams=1,max_new_tokens=20` as GenerationSettings overrides: known
-    names, values of the field's type; anything else a TaskError saying what is allowed."""
+def parse_gen_kwargs(given: str | Mapping[str, Any]) -> dict[str, Any]:
+    """Decoding overrides as GenerationSettings field values: `--gen-kwargs
+    num_beams=1,max_new_tokens=20`, or the same as a mapping (the Python API). Known names,
+    values of the field's type; anything else a TaskError saying what is allowed."""
     types = {f.name: f.type for f in fields(GenerationSettings)}
+    if isinstance(given, str):
+        pairs = []
+        for part in filter(None, (p.strip() for p in given.split(","))):
+            key, sep, value = part.partition("=")
+            if not sep or not value.strip():
+                raise TaskError(f"--gen-kwargs: {part!r} is not name=value")
+            pairs.append((key.strip(), value.strip()))
+    else:
+        pairs = [(str(k), v) for k, v in given.items()]
     out: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = part.partition("=")
-        key = key.strip()
-        if not sep or not value.strip():
-            raise TaskError(f"--gen-kwargs: {part!r} is not name=value")
+    for key, value in pairs:
         if key in _NOT_DECODING:
             raise TaskError(f"--gen-kwargs: {key!r} has no meaning here: ibench decodes by beam "
                             f"search as LAVIS does (allowed: {', '.join(types)})")
@@ -30,11 +37,12 @@ def parse_gen_kwargs(text: str) -> dict[str, Any]:
                             f"{', '.join(types)})")
         kind = int if types[key] in (int, "int") else float
         try:
-            number = kind(value.strip())
-        except ValueError:
+            if isinstance(value, bool) or (kind is int and isinstance(value, float)):
+                raise ValueError
+            number = kind(value)
+        except (TypeError, ValueError):
             what = "an integer" if kind is int else "a number"
-            raise TaskError(f"--gen-kwargs: {key} must be {what}, got {value.strip()!r}"
-                            ) from None
+            raise TaskError(f"--gen-kwargs: {key} must be {what}, got {value!r}") from None
         if number < (1 if key in ("num_beams", "max_new_tokens") else 0):
             raise TaskError(f"--gen-kwargs: {key} must be at least "
                             f"{1 if key in ('num_beams', 'max_new_tokens') else 0}, got {number}")

@@ -9,9 +9,9 @@ from typing import Any
 
 from ibench.metrics import METRICS, MetricError, PairedComparison, paired_bootstrap, score
 from ibench.report.differences import MANIFEST_KEYS, PROTOCOL_KEYS, for_tasks
-from ibench.run.folder import RunDir, load_predictions, load_references, open_run, read_json
-from ibench.run.manifest import demo_reasons
-from ibench.run.score import REFERENCE_FIELDS, clusters_of
+from ibench.run.folder import load_references
+from ibench.run.schema import Manifest, open_run, read_metrics
+from ibench.run.score import REFERENCE_FIELDS, clusters_of, lines_by_template
 
 
 @dataclass
@@ -54,21 +54,11 @@ def _template_pairs(a: list[str], b: list[str]) -> list[tuple[str, str]]:
     return [(t, t) for t in a if t in b]
 
 
-def _split_predictions(run: RunDir, task: str, metric: str
-                       ) -> dict[str, dict[str, dict[str, Any]]]:
-    by_template: dict[str, dict[str, dict[str, Any]]] = {}
-    fields = METRICS[metric].reads
-    for (sid, tid), record in load_predictions(run, task, fields).items():
-        by_template.setdefault(tid, {})[sid] = record
-    return by_template
-
-
-def _model_protocol_warnings(man_a: dict[str, Any], man_b: dict[str, Any]) -> list[str]:
+def _model_protocol_warnings(man_a: Manifest, man_b: Manifest) -> list[str]:
     """For a run of another vision-language model (models/vlm.py): how its protocol differs,
     since a difference to an InstructBLIP run (or to another such model) then also measures
     the prompt format and the image preprocessing, not the model alone."""
-    infos = [m.get("model_info") if isinstance(m.get("model_info"), dict) else {}
-             for m in (man_a, man_b)]
+    infos = [m.model_info for m in (man_a, man_b)]
     out = []
     for label, info in zip("AB", infos, strict=True):
         differences = info.get("protocol_differences")
@@ -87,7 +77,7 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
     run_a, man_a = open_run(path_a)
     run_b, man_b = open_run(path_b)
     out = Comparison(str(path_a), str(path_b))
-    sa, sb = man_a["settings"], man_b["settings"]
+    sa, sb = man_a.settings, man_b.settings
     both, known = set(sa["tasks"]) & set(sb["tasks"]), set(sa["tasks"]) | set(sb["tasks"])
     for key in MANIFEST_KEYS:  # per-task settings compared on the tasks both runs have
         a, b = for_tasks(sa.get(key), both, known), for_tasks(sb.get(key), both, known)
@@ -96,7 +86,7 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
     protocol = [k for k in PROTOCOL_KEYS
                 if for_tasks(sa.get(k), both, known) != for_tasks(sb.get(k), both, known)]
     for label, manifest in (("A", man_a), ("B", man_b)):
-        demo = demo_reasons(manifest)
+        demo = manifest.demo_reasons()
         if demo:
             out.warnings.append(f"run {label} is a DEMO run ({' and '.join(demo)}): its numbers "
                                 f"mean nothing")
@@ -105,8 +95,8 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
             "the runs differ in protocol settings (" + ", ".join(protocol) + "): the "
             "difference mixes the model change with a protocol change")
     out.warnings.extend(_model_protocol_warnings(man_a, man_b))
-    met_a = read_json(run_a.metrics)["tasks"] if run_a.metrics.exists() else {}
-    met_b = read_json(run_b.metrics)["tasks"] if run_b.metrics.exists() else {}
+    met_a = read_metrics(run_a.metrics)[1] if run_a.metrics.exists() else {}
+    met_b = read_metrics(run_b.metrics)[1] if run_b.metrics.exists() else {}
     shared_tasks = [t for t in sa["tasks"] if t in sb["tasks"]]
     for only, name in ((set(sa["tasks"]) - set(sb["tasks"]), "A"),
                        (set(sb["tasks"]) - set(sa["tasks"]), "B")):
@@ -114,18 +104,18 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
             listed = ", ".join(sorted(only))
             out.warnings.append(f"tasks only in run {name}, not compared: {listed}")
     for task in shared_tasks:
-        if task not in met_a or task not in met_b or "metric" not in met_a[task]:
+        if task not in met_a or task not in met_b or met_a[task].metric is None:
             out.warnings.append(f"{task}: not scored in both runs, not compared")
             continue
-        metric = met_a[task]["metric"]
-        if metric == "submission":
+        metric = str(met_a[task].metric)
+        if METRICS.get(metric) is None or METRICS[metric].scorer is None:
             out.warnings.append(f"{task}: scored only by its server, not compared")
             continue
-        options = met_a[task].get("metric_options", {})
-        if options != met_b[task].get("metric_options", {}):
+        options = met_a[task].entry.get("metric_options", {})
+        if options != met_b[task].entry.get("metric_options", {}):
             out.warnings.append(
                 f"{task}: the runs were scored with different metric options (A {options}, B "
-                f"{met_b[task].get('metric_options', {})}); both are rescored with A's")
+                f"{met_b[task].entry.get('metric_options', {})}); both are rescored with A's")
         refs_a = load_references(run_a, task, REFERENCE_FIELDS)
         refs_b = load_references(run_b, task, REFERENCE_FIELDS)
         shared = [sid for sid in refs_a if sid in refs_b]
@@ -135,8 +125,8 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
                 f"the {len(shared)} both scored")
         if not shared:
             continue
-        pred_a = _split_predictions(run_a, task, metric)
-        pred_b = _split_predictions(run_b, task, metric)
+        pred_a = lines_by_template(run_a, task)
+        pred_b = lines_by_template(run_b, task)
         pairs = _template_pairs(sorted(pred_a), sorted(pred_b))
         if not pairs:
             listed = f"A: {', '.join(sorted(pred_a))}; B: {', '.join(sorted(pred_b))}"

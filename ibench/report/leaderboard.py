@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ibench.models.families import paper_rows
 from ibench.protocol.paper import PaperTable, held_out_order, paper_tables
 from ibench.report.differences import PROTOCOL_KEYS, for_tasks
-from ibench.run.folder import open_run, read_json
-from ibench.run.manifest import demo_reasons
+from ibench.run.schema import Manifest, TaskMetrics, open_run, read_metrics
 
 
 @dataclass
@@ -35,7 +33,7 @@ def boards_for(run_paths: list[Path], which: str = "auto", include_reference: bo
         return [build_board(tables[which], run_paths, include_reference)]
     tasks: set[str] = set()
     for path in run_paths:
-        tasks |= set(open_run(path)[1]["settings"].get("tasks", []))
+        tasks |= set(open_run(path)[1].settings.get("tasks", []))
     held_out = set(held_out_order())
     chosen = [table for table in tables.values()
               if tasks & (set(table.columns) - (held_out if table.name != "held-out" else set()))]
@@ -68,13 +66,13 @@ def build_board(table: PaperTable, run_paths: list[Path], include_reference: boo
     settings = []
     for path in run_paths:
         run, manifest = open_run(path)
-        settings.append(manifest["settings"])
-        metrics = read_json(run.metrics) if run.metrics.exists() else {"tasks": {}}
-        values = {t: metrics["tasks"].get(t, {}).get("value") for t in columns}
+        settings.append(manifest.settings)
+        scored = read_metrics(run.metrics)[1] if run.metrics.exists() else {}
+        values = {t: scored[t].value if t in scored else None for t in columns}
         name = run_row_name(run.path.name, manifest)
         board.rows.append((name, average(values)))
-        board.notes += run_notes(name, manifest, metrics["tasks"], table)
-        own = manifest["settings"]  # a local copy says which checkpoint it is
+        board.notes += run_notes(name, manifest, scored, table)
+        own = manifest.settings  # a local copy says which checkpoint it is
         paper = paper_rows().get(str(own.get("published_as") or own.get("model")))
         if paper and paper in published and table.average == "all":
             diff = {t: values[t] - published[paper][t]  # type: ignore[operator]
@@ -99,47 +97,50 @@ def with_average(values: dict[str, float | None], columns: list[str]) -> dict[st
     return {**values, "average": sum(present) / len(present) if complete else None}  # type: ignore[arg-type]
 
 
-def run_row_name(run_name: str, manifest: dict[str, Any]) -> str:
+def run_row_name(run_name: str, manifest: Manifest) -> str:
     """A run's row label in every table: the run, its model alias, and DEMO for a demo run."""
-    demo = ", DEMO" if demo_reasons(manifest) else ""
-    return f"{run_name} ({manifest['settings'].get('model_alias')}{demo})"
+    demo = ", DEMO" if manifest.demo_reasons() else ""
+    return f"{run_name} ({manifest.settings.get('model_alias')}{demo})"
 
 
-def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any],
+def run_notes(name: str, manifest: Manifest, tasks: dict[str, TaskMetrics],
               table: PaperTable) -> list[str]:
     """What a reader must know before comparing a run's row with the paper's (for the
     datasets of one table)."""
     order, label = table.columns, table.name
     notes = []
-    demo = demo_reasons(manifest)
+    demo = manifest.demo_reasons()
     if demo:
         notes.append(f"{name}: a DEMO run ({' and '.join(demo)}): its numbers mean nothing "
                      "and compare with nothing")
-    gen = manifest["settings"].get("gen_kwargs")
+    gen = manifest.settings.get("gen_kwargs")
     if gen:
         notes.append(f"{name}: decoding overridden with --gen-kwargs ({json.dumps(gen)}): not "
                      "comparable to the paper")
-    info = manifest.get("model_info") if isinstance(manifest.get("model_info"), dict) else {}
+    info = manifest.model_info
     if info.get("protocol_differences"):  # another vision-language model (models/vlm.py)
         notes.append(f"{name}: {info.get('family')}, not InstructBLIP (no paper row); its "
                      f"protocol differs: {'; '.join(map(str, info['protocol_differences']))}")
-    scored = [t for t in order if tasks.get(t, {}).get("value") is not None]
+    scored = [t for t in order if t in tasks and tasks[t].value is not None]
     if len(scored) < len(order) and table.average != "none":
         notes.append(f"{name}: {len(scored)} of {len(order)} {label} tasks scored, so no "
                      "average")
-    if manifest.get("status") not in (None, "complete"):
-        notes.append(f"{name}: the run is {manifest['status']}")
-    limit = manifest["settings"].get("limit")
+    if manifest.status not in (None, "complete"):
+        notes.append(f"{name}: the run is {manifest.status}")
+    limit = manifest.settings.get("limit")
     if limit is not None:
         notes.append(f"{name}: --limit {limit}: a seeded subset, not the full split")
     for task_id in order:
-        entry = tasks.get(task_id, {})
-        if entry.get("status") == "not scored":
-            notes.append(f"{name}: {task_id} not scored: {entry.get('reason')}")
-        elif entry and entry.get("headline_is_zero_shot") is False:
+        result = tasks.get(task_id)
+        if result is None:
+            continue
+        entry = result.entry
+        if result.status == "not scored":
+            notes.append(f"{name}: {task_id} not scored: {result.reason}")
+        elif result.headline_is_zero_shot is False:
             notes.append(f"{name}: {task_id} is scored with template "
-                         f"{entry['headline_template']}, not the zero-shot prompt")
-        failures = dict(entry.get("failures", {}))
+                         f"{result.headline_template}, not the zero-shot prompt")
+        failures = dict(result.failures)
         bad = failures.pop("bad_record", 0)
         if bad:
             notes.append(f"{name}: {task_id}: {bad} bad records in the data, left out of the "
@@ -151,7 +152,7 @@ def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any],
         if variant:
             notes.append(f"{name}: {task_id}: VQA accuracy by its dataset's evaluator "
                          f"(variant {variant}; metrics.json says what it does)")
-    for task_id, source in manifest["settings"].get("data_sources", {}).items():
+    for task_id, source in manifest.settings.get("data_sources", {}).items():
         if task_id not in order or not isinstance(source, dict) or source.get(
                 "layout") != "hub":
             continue
@@ -161,11 +162,12 @@ def run_notes(name: str, manifest: dict[str, Any], tasks: dict[str, Any],
         elif source.get("pinned") and source["revision"] != source["pinned"]:
             notes.append(f"{name}: {task_id} read {source.get('repo')} at revision "
                          f"{source['revision']}, not the pinned {source['pinned']}")
-    if "vizwiz" in order and tasks.get("vizwiz", {}).get("value") is not None:
+    if "vizwiz" in order and "vizwiz" in tasks and tasks["vizwiz"].value is not None:
         notes.append(f"{name}: vizwiz is the val split scored locally; the paper's VizWiz number "
                      "is test-dev, which only the VizWiz server scores")
-    for task_id, entry in tasks.items():
-        if label == "held-out" and entry.get("status") == "submission":
+    for task_id, result in tasks.items():
+        if label == "held-out" and result.status == "submission":
+            entry = result.entry
             notes.append(f"{name}: {task_id}: its number comes from the {entry['format']} "
                          f"server: upload {entry['file']} ({entry['n']} answers) to "
                          f"{entry['server']}")

@@ -1,13 +1,14 @@
-"""`ibench eval`: plan each task's requests, run them, append predictions, resume, score.
+"""A whole run, orchestrated: checks before the model loads, the lock, the model, each task,
+then merging the processes' parts and scoring (metrics.json). What comes after a run (the
+leaderboard, the report) is the caller's (ibench.api).
 
-A run is identified by its directory; its manifest holds the settings that decide the numbers.
-Re-running with the same run name continues it (finished requests are not redone); different
-settings are refused with the list of what differs.
+A run is identified by its folder; its manifest holds the spec that decides the numbers.
+Running again with the same run name continues it (finished requests are not redone); another
+spec is refused with the list of what differs.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import signal
 from collections.abc import Callable
@@ -17,14 +18,7 @@ from ibench.metrics.registry import METRICS
 from ibench.protocol.prompts import select_templates
 from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import TemplateFamily
-from ibench.run.folder import (
-    RunDir,
-    RunError,
-    load_references,
-    merge_parts,
-    repair_torn_tail,
-    write_json,
-)
+from ibench.run.folder import RunDir, RunError, load_references, repair_torn_tail
 from ibench.run.hooks import EvalHooks
 from ibench.run.lock import RunLock, check_run_name
 from ibench.run.manifest import (
@@ -33,7 +27,9 @@ from ibench.run.manifest import (
     finish_manifest,
     finished_run,
     open_or_create_run,
+    resolve_spec,
 )
+from ibench.run.predictions import merge_parts
 from ibench.run.safety import (
     DiskReserve,
     check_output_writable,
@@ -42,34 +38,43 @@ from ibench.run.safety import (
     is_disk_full,
     restore_signals,
 )
-from ibench.run.settings import EvalOptions
+from ibench.run.schema import Manifest
+from ibench.run.settings import EvalRequest, Runtime
 from ibench.run.taskrun import TaskOutcome, run_task
 
 
-def evaluate(options: EvalOptions, hooks: EvalHooks,
-             loader: Callable[..., Any]) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
-    """The whole `ibench eval`: load the model, run every task, score, write the leaderboard."""
+def evaluate(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
+             loader: Callable[..., Any] | None = None
+             ) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
+    """Run and score: (the run folder, metrics.json's content, what happened to each task).
+    `loader(name, **options)` loads the model (default: ibench.models.load_model)."""
     from ibench.protocol.templates import load_families
 
-    name = options.run_name or default_run_name(options, options.model)
+    name = runtime.run_name or default_run_name(request)
     check_run_name(name)
-    check_output_writable(options.output)
+    check_output_writable(runtime.output)
     families = load_families()
-    for task in options.tasks:  # a bad --templates value fails before the model loads
-        select_templates(task, families, options.templates)
-    check_scoring_needs(options.tasks)
-    group = options.group
-    run = RunDir(options.output / name)
+    for task in request.tasks:  # a bad --templates value fails before the model loads
+        select_templates(task, families, request.templates)
+    check_scoring_needs(request.tasks)
+    group = runtime.group
+    run = RunDir(runtime.output / name)
     lock = lock_run(run, group)  # one writer per run folder, taken before the model loads
     try:
-        return _evaluate_locked(options, hooks, loader, families, run)
+        return _evaluate_locked(request, runtime, hooks, loader or _load_model, families, run)
     finally:
         lock.release()
 
 
+def _load_model(name: str, **options: Any) -> Any:
+    from ibench import models
+
+    return models.load_model(name, **options)
 
 
-def check_scoring_needs(tasks: list[TaskSpec]) -> None:
+
+
+def check_scoring_needs(tasks: tuple[TaskSpec, ...]) -> None:
     """Before any inference: what scoring will need is there (Java for CIDEr), else one line
     naming the tasks and what to install."""
     needing = [t.id for t in tasks if "java" in METRICS[t.metric].needs]
@@ -95,40 +100,41 @@ def lock_run(run: RunDir, group: Any) -> RunLock:
     return lock
 
 
-def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..., Any],
-                     families: dict[str, TemplateFamily], run: RunDir
-                     ) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
+def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
+                     loader: Callable[..., Any], families: dict[str, TemplateFamily],
+                     run: RunDir) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
     from ibench.protocol.prompts import zero_shot_template
-    from ibench.report.leaderboard import boards_for
-    from ibench.report.render import render_board
     from ibench.run.score import score_run
 
-    group = options.group
-    finished = group.broadcast(finished_run(run, options, families) if group.rank == 0 else None)
+    group = runtime.group
+    finished = group.broadcast(finished_run(run, request, families) if group.rank == 0 else None)
     if finished is not None:
         hooks.message(f"run {run.path} is already complete with these settings: its results "
                       f"follow (nothing to run; pass another --run-name for a new run)")
-        return run, finished, [TaskOutcome(t.id, "ran") for t in options.tasks]
+        return run, finished, [TaskOutcome(t.id, "ran") for t in request.tasks]
     if group.rank != 0:  # process 0 loads first: it alone builds a missing tiny checkpoint
         group.barrier()
-    model = loader(options.model, dtype=options.dtype, device=group.device(options.device),
-                   qformer_instruction=options.qformer_instruction)
+    model = loader(request.model, dtype=request.dtype, device=group.device(runtime.device),
+                   qformer_instruction=request.qformer_instruction,
+                   allow_pickle=request.allow_pickle, revision=request.revision,
+                   model_args=dict(request.model_args) or None,
+                   published_as=request.published_as)
     if group.rank == 0:
         group.barrier()
     info = model.info()
-    settings = build_settings(options, info, families)
-    manifest = open_or_create_run(run, settings, options, info)
+    spec = resolve_spec(request, info, families)
+    manifest = open_or_create_run(run, spec, build_settings(request, spec, info), runtime, info)
     reserve = DiskReserve(run.path) if group.rank == 0 else None
-    options.group.barrier()
+    group.barrier()
     hooks.message(f"run folder: {run.path}")
     outcomes: list[TaskOutcome] = []
     previous = install_clean_stop(hooks)
     try:
-        for task in options.tasks:
-            outcomes.append(run_task(task, model, options, families, run, hooks))
-        options.group.barrier()  # all parts written before process 0 merges and scores
-        if options.group.rank != 0:
-            options.group.barrier()  # wait for process 0, so all leave the group together
+        for task in request.tasks:
+            outcomes.append(run_task(task, model, request, runtime, families, run, hooks))
+        group.barrier()  # all parts written before process 0 merges and scores
+        if group.rank != 0:
+            group.barrier()  # wait for process 0, so all leave the group together
             return run, {}, outcomes
         for outcome in outcomes:
             if outcome.status == "ran":
@@ -136,16 +142,13 @@ def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..
                     load_references(run, task)))
         headlines = {
             o.task: (t.metric, zero_shot_template(t, families).id, t.metric_options)
-            for o, t in zip(outcomes, options.tasks, strict=True)
+            for o, t in zip(outcomes, request.tasks, strict=True)
             if o.status == "ran"
         }
-        metrics = score_run(run, headlines, seed=options.seed)
+        metrics = score_run(run, headlines, seed=request.seed)
         finish_manifest(run, manifest, outcomes)
-        run.leaderboard.write_text("\n".join(  # every board the run has tasks of
-            f"## {board.title}\n\n{render_board(board, 'md')}"
-            for board in boards_for([run.path])), encoding="utf-8")
     except BaseException as exc:
-        if options.group.rank == 0:
+        if group.rank == 0:
             _record_end(run, manifest, exc, hooks, reserve)
         if isinstance(exc, KeyboardInterrupt) and hooks.stop_signal:
             exc.signum = hooks.stop_signal  # type: ignore[attr-defined]  # the exit status
@@ -156,22 +159,22 @@ def _evaluate_locked(options: EvalOptions, hooks: EvalHooks, loader: Callable[..
         restore_signals(previous)
         if reserve is not None:
             reserve.free()
-    options.group.barrier()
+    group.barrier()
     return run, metrics, outcomes
 
 
-def _record_end(run: RunDir, manifest: dict[str, Any], exc: BaseException, hooks: EvalHooks,
+def _record_end(run: RunDir, manifest: Manifest, exc: BaseException, hooks: EvalHooks,
                 reserve: DiskReserve | None) -> None:
     """Mark the run interrupted (a stop asked for) or failed (with the reason), cutting any
     line torn by a full disk; on a full disk the reserve is given back first so that the
     manifest can still be written."""
     stopped = isinstance(exc, KeyboardInterrupt)
-    manifest["status"] = "interrupted" if stopped else "failed"
-    manifest["sessions"][-1]["ended"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    details: dict[str, Any] = {}
     if stopped and hooks.stop_signal:
-        manifest["sessions"][-1]["signal"] = signal.Signals(hooks.stop_signal).name
+        details["signal"] = signal.Signals(hooks.stop_signal).name
     if not stopped:
-        manifest["sessions"][-1]["error"] = f"{type(exc).__name__}: {exc}"
+        details["error"] = f"{type(exc).__name__}: {exc}"
+    manifest.close_session("interrupted" if stopped else "failed", **details)
     if is_disk_full(exc) and reserve is not None:
         reserve.free()
     for path in sorted((run.path / "predictions").glob("*.jsonl")):
@@ -180,7 +183,7 @@ def _record_end(run: RunDir, manifest: dict[str, Any], exc: BaseException, hooks
         except OSError:
             pass
     try:
-        write_json(run.manifest, manifest)
+        manifest.write(run.manifest)
     except OSError as err:  # a read-only or still full disk: the message says what happened
-        hooks.message(f"could not mark the run {manifest['status']} in {run.manifest}: "
+        hooks.message(f"could not mark the run {manifest.status} in {run.manifest}: "
                       f"{err.strerror}")

@@ -21,7 +21,8 @@ from ibench.media import MediaError, load_clip_frames, load_embedded_image, load
 from ibench.protocol.taskspec import TaskSpec
 from ibench.records import GenerationSettings, ModelInput, Request
 from ibench.run.folder import append_lines
-from ibench.run.predictions import failed_record, generate_record, rank_record
+from ibench.run.predictions import failed_line, generate_line, rank_line
+from ibench.run.schema import PredictionLine
 
 
 class Model(Protocol):
@@ -197,13 +198,13 @@ class LineWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
+        self.queue: queue.Queue[list[PredictionLine] | None] = queue.Queue()
         self.error: BaseException | None = None
         self.commits = 0
         self.thread = threading.Thread(target=self._loop, name="ibench-writer", daemon=True)
         self.thread.start()
 
-    def put(self, records: list[dict[str, Any]]) -> None:
+    def put(self, records: list[PredictionLine]) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put(records)
@@ -221,7 +222,7 @@ class LineWriter:
             while not self.queue.empty():
                 group.append(self.queue.get_nowait())
             done = None in group
-            lines = [r for batch in group if batch is not None for r in batch]
+            lines = [r.to_json() for batch in group if batch is not None for r in batch]
             if lines and self.error is None:
                 try:
                     append_lines(self.path, lines)
@@ -269,7 +270,7 @@ class TaskRunner:
                 records = self.run_batch(loaded)
                 writer.put(records)
                 for record in records:
-                    counts[record["status"]] = counts.get(record["status"], 0) + 1
+                    counts[record.status] = counts.get(record.status, 0) + 1
                 if self.on_progress:
                     self.on_progress(len(records))
         except BaseException:
@@ -284,16 +285,16 @@ class TaskRunner:
                      **{k: after[k] - vision_before.get(k, 0) for k in after}}
         return counts
 
-    def run_batch(self, loaded: list[Loaded]) -> list[dict[str, Any]]:
+    def run_batch(self, loaded: list[Loaded]) -> list[PredictionLine]:
         """Records for one batch, in request order."""
-        records: dict[int, dict[str, Any]] = {}
+        records: dict[int, PredictionLine] = {}
         ready: list[tuple[int, Loaded]] = []
         for i, item in enumerate(loaded):
             if item.error is not None:
                 if self.strict:
                     raise StrictStop(f"{_where(item.request)}: {item.error.path}: "
                                      f"{item.error.reason}")
-                records[i] = failed_record(item.request, "media_error",
+                records[i] = failed_line(item.request, "media_error",
                                            f"{item.error.path}: {item.error.reason}")
             else:
                 ready.append((i, item))
@@ -307,11 +308,11 @@ class TaskRunner:
             for (i, item), output in zip(chunk, outputs, strict=True):
                 record = self._record(item, output)
                 if item.indices is not None:
-                    record["frames"] = item.indices
-                    record["frame_window"] = item.window
+                    record.frames = item.indices
+                    record.frame_window = item.window
                     if item.request.clip is not None:
-                        record["clip"] = list(item.request.clip)
-                record["seconds"] = round(seconds, 6)
+                        record.clip = list(item.request.clip)
+                record.seconds = round(seconds, 6)
                 records[i] = record
         return [records[i] for i in range(len(loaded))]
 
@@ -369,20 +370,20 @@ class TaskRunner:
                 return [exc]
         return [out for item in items for out in self._call_recovering([item])]
 
-    def _record(self, item: Loaded, output: Any) -> dict[str, Any]:
+    def _record(self, item: Loaded, output: Any) -> PredictionLine:
         record = self._outcome(item, output)
         render = getattr(self.model, "rendered_prompt", None)
         if callable(render):  # the exact text a chat-templated model was given (vlm.py)
-            record["model_prompt"] = render(item.request.prompt, len(item.frames or []) or 1)
+            record.model_prompt = render(item.request.prompt, len(item.frames or []) or 1)
         return record
 
-    def _outcome(self, item: Loaded, output: Any) -> dict[str, Any]:
+    def _outcome(self, item: Loaded, output: Any) -> PredictionLine:
         if isinstance(output, Exception):
             kind = "out_of_memory" if is_out_of_memory(output) else "model_error"
-            return failed_record(item.request, kind, f"{type(output).__name__}: {output}")
+            return failed_line(item.request, kind, f"{type(output).__name__}: {output}")
         if self.task.mode == "generate":
-            return generate_record(item.request, str(output))
-        return rank_record(self.task, item.request, [float(s) for s in output])
+            return generate_line(item.request, str(output))
+        return rank_line(self.task, item.request, [float(s) for s in output])
 
 
 def _vision_counts(model: Any) -> dict[str, int]:

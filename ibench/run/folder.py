@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ def read_numbered_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, record
 
 
-def _field(record: dict[str, Any], name: str, path: Path, number: int) -> Any:
+def required_field(record: dict[str, Any], name: str, path: Path, number: int) -> Any:
     """A required field of a stored line (a RunError naming the file, line and field)."""
     if record.get(name) is None:
         what = "is null" if name in record else "is missing"
@@ -145,59 +145,6 @@ def repair_torn_tail(path: Path, chunk: int = 1 << 16) -> None:
         handle.truncate(0)
 
 
-# Statuses of requests that may succeed when tried again (a fixed file, a transient error).
-RETRYABLE = ("media_error", "model_error", "out_of_memory")
-
-
-def load_predictions(run: RunDir, task: str, keys: tuple[str, ...] | None = None
-                     ) -> dict[tuple[str, str], dict[str, Any]]:
-    """All prediction lines of a task across process parts, keyed by (sample id, template id).
-
-    When a key occurs twice (a batch redone after a crash, a failure retried on resume), an
-    "ok" line beats a failure and otherwise the later line wins. With `keys`, only those
-    fields of each line are kept (scoring needs a few; prompts are large).
-    """
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in run.prediction_files(task):
-        for number, record in read_numbered_lines(path):
-            key = (str(_field(record, "sample_id", path, number)),
-                   str(_field(record, "template_id", path, number)))
-            status = str(_field(record, "status", path, number))
-            if status != "ok" and out.get(key, {}).get("status") == "ok":
-                continue
-            out[key] = record if keys is None else {
-                k: record[k] for k in (*keys, "status") if k in record}
-    return out
-
-
-def compact_predictions(path: Path) -> int:
-    """Rewrite a prediction file with one line per (sample, template) when some occur twice
-    (e.g. two writers on one run before runs were locked), keeping the line load_predictions
-    keeps; atomic (temp file, fsync, rename). Returns how many lines were dropped."""
-    best: dict[tuple[str, str], tuple[int, str]] = {}
-    total = 0
-    for number, record in read_numbered_lines(path):
-        total += 1
-        key = (str(_field(record, "sample_id", path, number)),
-               str(_field(record, "template_id", path, number)))
-        status = str(_field(record, "status", path, number))
-        if status != "ok" and best.get(key, (0, ""))[1] == "ok":
-            continue
-        best[key] = (number, status)
-    if len(best) == total:
-        return 0
-    keep = {number for number, _ in best.values()}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with path.open("rb") as source, tmp.open("wb") as out:
-        for number, raw in enumerate(source, 1):
-            if number in keep:
-                out.write(raw)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-    return total - len(keep)
-
-
 def load_references(run: RunDir, task: str, keys: tuple[str, ...] | None = None
                     ) -> dict[str, dict[str, Any]]:
     """Per-sample references stored with the run, keyed by sample id, in stored order (with
@@ -205,8 +152,8 @@ def load_references(run: RunDir, task: str, keys: tuple[str, ...] | None = None
     out = {}
     path = run.references(task)
     for number, line in read_numbered_lines(path):
-        sample_id = str(_field(line, "sample_id", path, number))
-        refs = _field(line, "references", path, number)
+        sample_id = str(required_field(line, "sample_id", path, number))
+        refs = required_field(line, "references", path, number)
         if not isinstance(refs, dict):
             raise RunError(f"{path}: line {number} (sample {sample_id!r}): field 'references' "
                            f"must be a JSON object, got {type(refs).__name__}")
@@ -214,65 +161,3 @@ def load_references(run: RunDir, task: str, keys: tuple[str, ...] | None = None
     return out
 
 
-# The manifest fields that reading a run relies on, with their JSON types ("a.b": inside a);
-# resuming also appends a session and records each task.
-MANIFEST_FIELDS: dict[str, type] = {"settings": dict, "settings.tasks": list}
-RESUME_FIELDS: dict[str, type] = {**MANIFEST_FIELDS, "sessions": list, "tasks": dict}
-_JSON_TYPES = {dict: "a JSON object", list: "a JSON list"}
-
-
-def read_manifest(path: Path, fields: dict[str, type] = MANIFEST_FIELDS) -> dict[str, Any]:
-    """A run's manifest.json, checked to be an object holding `fields` (a RunError naming the
-    file and the field otherwise, so a damaged manifest never surfaces as a TypeError)."""
-    manifest = read_json(path)
-    if not isinstance(manifest, dict):
-        raise RunError(f"{path}: must be a JSON object (the run's manifest), got "
-                       f"{_json_type(manifest)}")
-    for name, kind in fields.items():
-        value: Any = manifest
-        for part in name.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if not isinstance(value, kind):
-            got = "missing" if value is None else _json_type(value)
-            raise RunError(f"{path}: field '{name}': must be {_JSON_TYPES[kind]}, got {got}")
-    return manifest
-
-
-def _json_type(value: Any) -> str:
-    """A JSON value's kind, in JSON's words."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return {dict: "a JSON object", list: "a JSON list", str: "a string"}.get(type(value), "null")
-
-
-def open_run(path: Path) -> tuple[RunDir, dict[str, Any]]:
-    """A finished or partial run directory and its manifest."""
-    run = RunDir(Path(path))
-    if not run.manifest.exists():
-        raise RunError(f"{path}: not an ibench run (no manifest.json)")
-    return run, read_manifest(run.manifest)
-
-
-def merge_parts(run: RunDir, task: str, order: Callable[[], list[str]]) -> None:
-    """Fold the per-process parts of a task into predictions/TASK.jsonl (process 0, at the end).
-
-    Lines are deduplicated by (sample, template), last wins, and sorted by sample order then
-    template, so the file is the same whatever the number of processes. Written atomically
-    before the parts are removed; a crash in between leaves duplicates that reading dedups.
-    """
-    paths = run.prediction_files(task)
-    if not any(".part-" in p.name for p in paths):
-        return
-    records = load_predictions(run, task)
-    position = {sid: i for i, sid in enumerate(order())}
-    keys = sorted(records, key=lambda k: (position.get(k[0], len(position)), k[0], k[1]))
-    target = run.predictions(task)
-    tmp = target.with_suffix(".merge.tmp")
-    tmp.unlink(missing_ok=True)
-    append_lines(tmp, (records[k] for k in keys))
-    os.replace(tmp, target)
-    for path in paths:
-        if ".part-" in path.name:
-            path.unlink()

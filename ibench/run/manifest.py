@@ -20,62 +20,36 @@ from ibench.data.source import open_source
 from ibench.protocol.prompts import task_family
 from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import TemplateFamily
-from ibench.run.folder import (
-    RESUME_FIELDS,
-    RETRYABLE,
-    RunDir,
-    RunError,
-    load_predictions,
-    read_json,
-    read_manifest,
-    write_json,
-)
+from ibench.run.folder import RunDir, RunError, read_json
 from ibench.run.hooks import TaskOutcome
-from ibench.run.settings import EvalOptions
-
-# Settings that change the numbers: a run may only be continued when they are all equal.
-RESUME_KEYS = (
-    "model",
-    "stop_token_ids",
-    "model_revision",
-    "dtype",
-    "qformer_instruction",
-    "tasks",
-    "templates",
-    "limit",
-    "seed",
-    "frames",
-    "data_root",
-    "task_hashes",
-    "template_hashes",
-    "data_fingerprints",
-)
-
+from ibench.run.predictions import RETRYABLE, load_predictions
+from ibench.run.schema import Manifest, demo_reasons
+from ibench.run.settings import EvalRequest, RunSpec, Runtime
 
 PACKAGES = ("torch", "transformers", "numpy", "pycocoevalcap", "decord", "pillow", "tokenizers")
 
 
-def default_run_name(options: EvalOptions, model_name: str) -> str:
+def default_run_name(request: EvalRequest) -> str:
     """A deterministic name from the settings, so the same command continues the same run."""
-    slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in Path(model_name).name)
-    ids = sorted(t.id for t in options.tasks)
-    splits = {t.split for t in options.tasks}
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in Path(request.model).name)
+    ids = sorted(t.id for t in request.tasks)
+    splits = {t.split for t in request.tasks}
     if len(ids) <= 3:
         scope = "+".join(ids)
-    elif ids == sorted(options.whole_split):
+    elif ids == sorted(request.whole_split):
         scope = splits.pop() if len(splits) == 1 else "all"
     else:  # a hand-picked set: name it by its content so it never clashes with a full split
         scope = f"{len(ids)}tasks-{hashlib.sha256(' '.join(ids).encode()).hexdigest()[:6]}"
-    name = f"{slug}_{scope}_{options.templates}"
+    name = f"{slug}_{scope}_{request.templates}"
     overrides = sorted({json.dumps(t.decoding_overrides, sort_keys=True)
-                        for t in options.tasks if t.decoding_overrides})
+                        for t in request.tasks if t.decoding_overrides})
     if overrides:  # other decoding: another run
         name += f"_gen-{hashlib.sha256(' '.join(overrides).encode()).hexdigest()[:6]}"
-    if options.limit is not None:
-        name += f"_limit{options.limit}"
-    if options.seed != 0:
-        name += f"_seed{options.seed}"
-    if not options.qformer_instruction:
+    if request.limit is not None:
+        name += f"_limit{request.limit}"
+    if request.seed != 0:
+        name += f"_seed{request.seed}"
+    if not request.qformer_instruction:
         name += "_noqfinstr"
     return name
 
@@ -132,15 +106,15 @@ def data_fingerprint(task: TaskSpec, root: Path, edge: int = 1 << 20) -> dict[st
     return out
 
 
-def hub_revision_problem(task: TaskSpec, options: EvalOptions) -> str:
+def hub_revision_problem(task: TaskSpec, root: Path, accepted: str | None) -> str:
     """Why a task's hub mirror may not be used ("" when it may): its revision is known and is
-    not the pinned one, and --hub-revision does not name it. A copy made by hand (revision
-    unknown) is used, and recorded as unknown."""
-    source = data_source(task, options.data_root)
+    not the pinned one, and the `accepted` revision (--hub-revision) is not it either. A copy
+    made by hand (revision unknown) is used, and recorded as unknown."""
+    source = data_source(task, root)
     revision, pinned = source.get("revision"), source.get("pinned")
     if source.get("layout") != "hub" or not revision or not pinned or revision == pinned:
         return ""
-    if options.hub_revision == revision:
+    if accepted == revision:
         return ""
     return (f"{task.id}: the hub mirror {source['repo']} at {source['root']} is revision "
             f"{revision}, not the pinned {pinned}: pass --hub-revision {revision} to use it")
@@ -175,10 +149,41 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def build_settings(options: EvalOptions, model_info: dict[str, Any],
-                   families: dict[str, TemplateFamily]) -> dict[str, Any]:
-    """The settings part of the manifest (compared on resume)."""
-    overrides = {t.id: t.decoding_overrides for t in options.tasks if t.decoding_overrides}
+def resolve_spec(request: EvalRequest, model_info: dict[str, Any],
+                 families: dict[str, TemplateFamily]) -> RunSpec:
+    """The settings that decide the run's numbers, resolved with the model as loaded."""
+    tasks = request.tasks
+    return RunSpec(
+        model=model_info.get("model_id") or request.model,
+        model_revision=model_info.get("revision"),
+        stop_token_ids=model_info.get("stop_token_ids"),
+        dtype=model_info.get("dtype"),
+        qformer_instruction=request.qformer_instruction,
+        tasks=sorted(t.id for t in tasks),
+        templates=request.templates,
+        limit=request.limit,
+        seed=request.seed,
+        frames={t.id: request.video_frames(t) for t in tasks if t.media == "video"},
+        data_root=str(request.data_root.resolve()),
+        task_hashes={t.id: file_hash(t.source) for t in tasks},
+        template_hashes={t.id: file_hash(task_family(t, families).source) for t in tasks},
+        data_fingerprints={t.id: data_fingerprint(t, request.data_root) for t in tasks},
+        decoding={
+            t.id: {
+                "lavis": {k: v for k, v in t.generation.items() if k != "sources"},
+                "effective": asdict(t.generation_settings(model_info["architecture"]))
+                if model_info.get("architecture") else None,
+            }
+            for t in tasks if t.generation
+        },
+    )
+
+
+def build_settings(request: EvalRequest, spec: RunSpec, model_info: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """The manifest's settings: the spec (what a resume must match), then what else was asked
+    and found (the alias, the device, where each task's data came from, ...)."""
+    overrides = {t.id: t.decoding_overrides for t in request.tasks if t.decoding_overrides}
     extra: dict[str, Any] = {}
     if overrides:  # --gen-kwargs: recorded, and the leaderboard says the row is not comparable
         extra["gen_kwargs"] = overrides
@@ -187,143 +192,79 @@ def build_settings(options: EvalOptions, model_info: dict[str, Any],
     if included_roots():
         extra["include_paths"] = included_roots()
     for key in ("model_args", "published_as", "requested_revision"):
-        if model_info.get(key):  # recorded only when given, so older runs still resume
+        if model_info.get(key):  # recorded only when given
             extra[key] = model_info[key]
-    return extra | {
-        "model": model_info.get("model_id") or options.model,
-        "model_revision": model_info.get("revision"),
-        "model_alias": options.model,
-        "dtype": model_info.get("dtype"),
+    return extra | spec.as_dict() | {
+        "model_alias": request.model,
         "device": model_info.get("device"),
-        "qformer_instruction": options.qformer_instruction,
-        "tasks": sorted(t.id for t in options.tasks),
-        "templates": options.templates,
-        "limit": options.limit,
-        "seed": options.seed,
-        "frames": {t.id: options.frames or t.frames for t in options.tasks if t.media == "video"},
-        "data_root": str(options.data_root.resolve()),
-        "task_hashes": {t.id: file_hash(t.source) for t in options.tasks},
-        "data_fingerprints": {t.id: data_fingerprint(t, options.data_root) for t in options.tasks},
-        "template_hashes": {
-            t.id: file_hash(task_family(t, families).source) for t in options.tasks
-        },
-        "decoding": {
-            t.id: {
-                "lavis": {k: v for k, v in t.generation.items() if k != "sources"},
-                "effective": asdict(t.generation_settings(model_info["architecture"]))
-                if model_info.get("architecture") else None,
-            }
-            for t in options.tasks if t.generation
-        },
-        "stop_token_ids": model_info.get("stop_token_ids"),
-        "hub_revision": options.hub_revision,
-        "data_sources": {t.id: data_source(t, options.data_root) for t in options.tasks},
+        "hub_revision": request.hub_revision,
+        "data_sources": {t.id: data_source(t, request.data_root) for t in request.tasks},
         "ranking": {
             t.id: {"candidates": t.rank.candidates, "aggregation": t.rank.aggregation}
-            for t in options.tasks
+            for t in request.tasks
             if t.rank
         },
     }
 
 
-def settings_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Human-readable list of the settings that differ between a stored run and this one."""
-    out = []
-    for key in RESUME_KEYS:
-        if stored.get(key) != current.get(key):
-            out.append(f"{key}: stored {stored.get(key)!r}, now {current.get(key)!r}")
-    return out
-
-
-def open_or_create_run(run: RunDir, settings: dict[str, Any], options: EvalOptions,
-                       model_info: dict[str, Any]) -> dict[str, Any]:
-    """Create the manifest, or check a stored one matches and record this session in it."""
+def open_or_create_run(run: RunDir, spec: RunSpec, settings: dict[str, Any],
+                       runtime: Runtime, model_info: dict[str, Any]) -> Manifest:
+    """Create the manifest, or check a stored one has the same spec and record this session
+    in it (process 0 writes it)."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    session = {"started": now, "ended": None, "command": options.command,
-               "batch_size": options.batch_size, "world_size": options.group.world}
-    if options.resume and not run.manifest.exists():
+    session = {"started": now, "ended": None, "command": list(runtime.command),
+               "batch_size": runtime.batch_size, "world_size": runtime.group.world}
+    if runtime.resume and not run.manifest.exists():
         raise RunError(f"--resume: there is no run at {run.path} to continue (check --run-name "
                        f"and --output)")
     if run.manifest.exists():
-        manifest = read_manifest(run.manifest, RESUME_FIELDS)
-        diff = settings_differences(manifest.get("settings", {}), settings)
+        manifest = Manifest.read(run.manifest, resuming=True)
+        diff = spec.differences(manifest.settings)
         if diff:
             raise RunError(
                 f"run {run.path} was made with other settings and cannot be resumed:\n  "
                 + "\n  ".join(diff)
                 + "\nUse another --run-name for a new run."
             )
-        manifest["sessions"].append(session)
-        manifest["status"] = "running"
-        manifest["packages"] = package_versions()
-        manifest["model_info"] = model_info
+        manifest.sessions.append(session)
+        manifest.status = "running"
+        manifest.packages = package_versions()
+        manifest.model_info = model_info
     else:
-        manifest = {
-            "ibench_version": __version__,
-            "git_commit": git_commit(),
-            "run_name": run.path.name,
-            "created": now,
-            "status": "running",
-            "settings": settings,
-            "model_info": model_info,
-            "packages": package_versions(),
-            "host": {"platform": platform.platform(), "python": sys.version.split()[0]},
-            "sessions": [session],
-            "tasks": {},
-        }
-    manifest.pop("demo", None)
-    manifest["demo"] = demo_reasons(manifest)
-    if options.group.rank == 0:
-        write_json(run.manifest, manifest)
+        manifest = Manifest(
+            settings=settings, ibench_version=__version__, git_commit=git_commit(),
+            run_name=run.path.name, created=now, status="running", model_info=model_info,
+            packages=package_versions(),
+            host={"platform": platform.platform(), "python": sys.version.split()[0]},
+            sessions=[session])
+    manifest.demo = demo_reasons(manifest.settings)
+    if runtime.group.rank == 0:
+        manifest.write(run.manifest)
     return manifest
 
 
-def demo_reasons(manifest: dict[str, Any]) -> list[str]:
-    """Why a run's numbers mean nothing (a random-weight tiny model, the synthetic sample
-    pack), so that every output flags its row; [] for a real run. Read from what eval
-    recorded; a manifest without the record (an older run) is judged by its settings."""
-    recorded = manifest.get("demo")
-    if isinstance(recorded, list):
-        return [str(r) for r in recorded]
-    from ibench.data.samplepack import is_sample_pack
-
-    settings = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
-    reasons = []
-    if str(settings.get("model", "")).startswith("ibench/tiny") or str(
-            settings.get("model_alias", "")).startswith("tiny-"):
-        reasons.append("a tiny random-weight model")
-    root = settings.get("data_root")
-    if "demo" not in manifest and isinstance(root, str) and root and is_sample_pack(Path(root)):
-        reasons.append("the synthetic sample pack")
-    return reasons
-
-
-def finish_manifest(run: RunDir, manifest: dict[str, Any], outcomes: list[TaskOutcome]) -> None:
+def finish_manifest(run: RunDir, manifest: Manifest, outcomes: list[TaskOutcome]) -> None:
     """Record how each task went (request counts by status over the whole run, from the
     prediction files) and close this session."""
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    manifest["sessions"][-1]["ended"] = now
-    manifest["sessions"][-1]["tasks"] = {
-        o.task: {"batch_size": o.batch_size, "out_of_memory_retries": o.oom_events,
-                 "requests_run": o.requests, **o.work} for o in outcomes if o.status == "ran"}
     for outcome in outcomes:
         counts: dict[str, int] = {}
         if outcome.status == "ran":
-            for record in load_predictions(run, outcome.task, ()).values():
-                counts[record["status"]] = counts.get(record["status"], 0) + 1
-        manifest["tasks"][outcome.task] = {
+            for line in load_predictions(run, outcome.task, light=True).values():
+                counts[line.status] = counts.get(line.status, 0) + 1
+        manifest.tasks[outcome.task] = {
             "status": outcome.status,
             "message": outcome.message,
             "batch_size": outcome.batch_size,
             "counts": dict(sorted(counts.items())),
         }
     skipped = [o for o in outcomes if o.status == "skipped"]
-    manifest["status"] = "complete" if not skipped else "partial"
-    manifest["ended"] = now
-    write_json(run.manifest, manifest)
+    manifest.close_session("complete" if not skipped else "partial", tasks={
+        o.task: {"batch_size": o.batch_size, "out_of_memory_retries": o.oom_events,
+                 "requests_run": o.requests, **o.work} for o in outcomes if o.status == "ran"})
+    manifest.write(run.manifest)
 
 
-def finished_run(run: RunDir, options: EvalOptions, families: dict[str, TemplateFamily]
+def finished_run(run: RunDir, request: EvalRequest, families: dict[str, TemplateFamily]
                  ) -> dict[str, Any] | None:
     """The metrics of a run that is complete with the settings asked for, so that running the
     same command again neither loads the model nor runs anything; None when there is work (a
@@ -331,17 +272,16 @@ def finished_run(run: RunDir, options: EvalOptions, families: dict[str, Template
     if not run.manifest.exists() or not run.metrics.exists():
         return None
     try:
-        manifest = read_manifest(run.manifest, RESUME_FIELDS)
+        manifest = Manifest.read(run.manifest, resuming=True)
         metrics = read_json(run.metrics)
     except RunError:
         return None  # resuming reports what is wrong with it
-    if manifest.get("status") != "complete" or not isinstance(manifest.get("model_info"), dict):
+    if manifest.status != "complete" or not manifest.model_info:
         return None
-    settings = build_settings(options, manifest["model_info"], families)
-    if settings_differences(manifest.get("settings", {}), settings):
+    if resolve_spec(request, manifest.model_info, families).differences(manifest.settings):
         return None
-    for task in options.tasks:
-        entry = manifest["tasks"].get(task.id)
+    for task in request.tasks:
+        entry = manifest.tasks.get(task.id)
         if not isinstance(entry, dict) or entry.get("status") != "ran":
             return None
         if set(entry.get("counts", {})) & set(RETRYABLE):

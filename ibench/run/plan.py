@@ -9,11 +9,11 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import Template, TemplateError, render
 from ibench.records import Request, Sample
+from ibench.run.schema import PredictionLine
 
 
 @dataclass(frozen=True)
@@ -93,14 +93,8 @@ def plan_items(
             )
 
 
-def failure_record(task: str, failure: PlanFailure) -> dict[str, Any]:
+def failure_line(task: str, failure: PlanFailure) -> PredictionLine:
     """The prediction line for a request that never reached the model."""
-    return {
-        "task": task,
-        "sample_id": failure.sample_id,
-        "template_id": failure.template_id,
-        "prompt": None,
-        "prediction": None,
-        "status": failure.status,
-        "reason": failure.reason,
-    }
+    return PredictionLine(task=task, sample_id=failure.sample_id,
+                          template_id=failure.template_id, prompt=None, prediction=None,
+                          status=failure.status, reason=failure.reason)

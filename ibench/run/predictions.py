@@ -1,4 +1,5 @@
-"""Turning model outputs into prediction lines (pure functions).
+"""Prediction lines: built from model outputs (pure functions), and read back from a run's
+prediction files (one line per request, duplicates resolved, process parts merged).
 
 Rank mode keeps every candidate score when there are at most FULL_SCORES_MAX candidates
 (choices, the 100 Visual Dialog options, verbalizers) and the top TOP_K otherwise (a
@@ -8,13 +9,19 @@ Rank mode keeps every candidate score when there are at most FULL_SCORES_MAX can
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+from collections.abc import Callable
+from pathlib import Path
 
 from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Request
+from ibench.run.folder import RunDir, append_lines, read_numbered_lines, required_field
+from ibench.run.schema import PredictionLine
 
 FULL_SCORES_MAX = 100
 TOP_K = 10
+# Statuses of requests that may succeed when tried again (a fixed file, a transient error).
+RETRYABLE = ("media_error", "model_error", "out_of_memory")
 
 
 def logsumexp(values: list[float]) -> float:
@@ -25,22 +32,21 @@ def logsumexp(values: list[float]) -> float:
     return top + math.log(sum(math.exp(v - top) for v in values))
 
 
-def base_record(request: Request) -> dict[str, Any]:
-    """The fields every prediction line carries."""
-    return {
-        "task": request.task,
-        "sample_id": request.sample_id,
-        "template_id": request.template_id,
-        "prompt": request.prompt,
-    }
-
-
-def generate_record(request: Request, text: str) -> dict[str, Any]:
+def generate_line(request: Request, text: str) -> PredictionLine:
     """The line for a generated answer."""
-    return {**base_record(request), "prediction": text, "status": "ok", "reason": None}
+    return PredictionLine(task=request.task, sample_id=request.sample_id,
+                          template_id=request.template_id, prompt=request.prompt,
+                          prediction=text, status="ok", reason=None)
 
 
-def rank_record(task: TaskSpec, request: Request, scores: list[float]) -> dict[str, Any]:
+def failed_line(request: Request, status: str, reason: str) -> PredictionLine:
+    """The line for a request that failed (media, model), with its reason."""
+    return PredictionLine(task=request.task, sample_id=request.sample_id,
+                          template_id=request.template_id, prompt=request.prompt,
+                          prediction=None, status=status, reason=reason)
+
+
+def rank_line(task: TaskSpec, request: Request, scores: list[float]) -> PredictionLine:
     """The line for ranked candidates: argmax, or the verbalizer classes' logsumexp."""
     candidates = request.candidates or ()
     if len(scores) != len(candidates):
@@ -50,34 +56,92 @@ def rank_record(task: TaskSpec, request: Request, scores: list[float]) -> dict[s
         )
     bad = [i for i, value in enumerate(scores) if math.isnan(value) or value == math.inf]
     if bad:  # e.g. an fp16 overflow: never a confident prediction
-        return failed_record(request, "nan_score",
-                             f"candidate {candidates[bad[0]]!r} scored {scores[bad[0]]}")
-    record = base_record(request)
+        return failed_line(request, "nan_score",
+                           f"candidate {candidates[bad[0]]!r} scored {scores[bad[0]]}")
+    line = generate_line(request, "")
     if task.rank is not None and task.rank.verbalizers is not None:
         n_pos = len(task.rank.verbalizers["positive"])
-        positive = logsumexp(scores[:n_pos])
-        negative = logsumexp(scores[n_pos:])
-        score = positive - negative
+        score = logsumexp(scores[:n_pos]) - logsumexp(scores[n_pos:])
         choice = 1 if score > 0 else 0
-        record.update(
-            prediction=candidates[0] if choice else candidates[n_pos],
-            choice=choice,
-            score=score,
-            scores=scores,
-        )
+        line.prediction = candidates[0] if choice else candidates[n_pos]
+        line.choice, line.score, line.scores = choice, score, scores
+        return line
+    # First maximum wins: deterministic under ties.
+    choice = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    line.prediction, line.choice = candidates[choice], choice
+    if len(scores) <= FULL_SCORES_MAX:
+        line.scores = scores
     else:
-        # First maximum wins: deterministic under ties.
-        choice = max(range(len(scores)), key=lambda i: (scores[i], -i))
-        record.update(prediction=candidates[choice], choice=choice)
-        if len(scores) <= FULL_SCORES_MAX:
-            record["scores"] = scores
-        else:
-            order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:TOP_K]
-            record["top"] = [[candidates[i], scores[i]] for i in order]
-    record.update(status="ok", reason=None)
-    return record
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:TOP_K]
+        line.top = [[candidates[i], scores[i]] for i in order]
+    return line
 
 
-def failed_record(request: Request, status: str, reason: str) -> dict[str, Any]:
-    """The line for a request that failed (media, model), with its reason."""
-    return {**base_record(request), "prediction": None, "status": status, "reason": reason}
+def load_predictions(run: RunDir, task: str, light: bool = False
+                     ) -> dict[tuple[str, str], PredictionLine]:
+    """All prediction lines of a task across process parts, keyed by (sample id, template id).
+
+    When a key occurs twice (a batch redone after a crash, a failure retried on resume), an
+    "ok" line beats a failure and otherwise the later line wins. `light` leaves out what
+    scoring never reads (prompts, reasons), to keep memory small on large tasks.
+    """
+    out: dict[tuple[str, str], PredictionLine] = {}
+    for path in run.prediction_files(task):
+        for number, record in read_numbered_lines(path):
+            line = PredictionLine.from_json(record, path, number, light=light)
+            kept = out.get(line.key)
+            if not line.ok and kept is not None and kept.ok:
+                continue
+            out[line.key] = line
+    return out
+
+
+def compact_predictions(path: Path) -> int:
+    """Rewrite a prediction file with one line per (sample, template) when some occur twice
+    (e.g. two writers on one run before runs were locked), keeping the line load_predictions
+    keeps; atomic (temp file, fsync, rename). Returns how many lines were dropped."""
+    best: dict[tuple[str, str], tuple[int, str]] = {}
+    total = 0
+    for number, record in read_numbered_lines(path):
+        total += 1
+        key = (str(required_field(record, "sample_id", path, number)),
+               str(required_field(record, "template_id", path, number)))
+        status = str(required_field(record, "status", path, number))
+        if status != "ok" and best.get(key, (0, ""))[1] == "ok":
+            continue
+        best[key] = (number, status)
+    if len(best) == total:
+        return 0
+    keep = {number for number, _ in best.values()}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with path.open("rb") as source, tmp.open("wb") as out:
+        for number, raw in enumerate(source, 1):
+            if number in keep:
+                out.write(raw)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    return total - len(keep)
+
+
+def merge_parts(run: RunDir, task: str, order: Callable[[], list[str]]) -> None:
+    """Fold the per-process parts of a task into predictions/TASK.jsonl (process 0, at the end).
+
+    Lines are deduplicated by (sample, template), last wins, and sorted by sample order then
+    template, so the file is the same whatever the number of processes. Written atomically
+    before the parts are removed; a crash in between leaves duplicates that reading dedups.
+    """
+    paths = run.prediction_files(task)
+    if not any(".part-" in p.name for p in paths):
+        return
+    lines = load_predictions(run, task)
+    position = {sid: i for i, sid in enumerate(order())}
+    keys = sorted(lines, key=lambda k: (position.get(k[0], len(position)), k[0], k[1]))
+    target = run.predictions(task)
+    tmp = target.with_suffix(".merge.tmp")
+    tmp.unlink(missing_ok=True)
+    append_lines(tmp, (lines[k].to_json() for k in keys))
+    os.replace(tmp, target)
+    for path in paths:
+        if ".part-" in path.name:
+            path.unlink()

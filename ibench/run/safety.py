@@ -11,10 +11,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from ibench.run.folder import (
-    RunDir,
-    RunError,
-)
+from ibench.run.folder import RunDir, RunError
 from ibench.run.hooks import EvalHooks
 
 MIN_FREE_BYTES = 64 * 1024 * 1024

@@ -7,11 +7,21 @@ from collections import Counter
 from typing import Any
 
 from ibench.metrics import METRICS, MetricError, MetricResult, bootstrap_ci, score
-from ibench.run.folder import RunDir, load_predictions, load_references, write_json
+from ibench.run.folder import RunDir, load_references, write_json
+from ibench.run.predictions import load_predictions
 
 N_RESAMPLES = 1000
 # The reference fields that metrics read (ibench.metrics.registry's conventions).
 REFERENCE_FIELDS = ("captions", "answers", "answer", "answer_index", "label", "cluster", "image")
+
+
+def lines_by_template(run: RunDir, task_id: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """{template: {sample id: prediction line}} of a task, each line as the metrics read it
+    (a JSON object)."""
+    by_template: dict[str, dict[str, dict[str, Any]]] = {}
+    for (sid, tid), line in load_predictions(run, task_id, light=True).items():
+        by_template.setdefault(tid, {})[sid] = line.to_json()
+    return by_template
 
 
 def clusters_of(references: dict[str, dict[str, Any]], ids: list[str]) -> list[str] | None:
@@ -28,10 +38,7 @@ def template_results(run: RunDir, task_id: str, metric: str,
     the MetricError that says why that template cannot be scored. `options` go to the metric
     (the VQA evaluator variant)."""
     samples = list(load_references(run, task_id, REFERENCE_FIELDS).items())
-    predictions = load_predictions(run, task_id, METRICS[metric].reads)
-    by_template: dict[str, dict[str, dict[str, Any]]] = {}
-    for (sid, tid), record in predictions.items():
-        by_template.setdefault(tid, {})[sid] = record
+    by_template = lines_by_template(run, task_id)
     out: dict[str, MetricResult | MetricError] = {}
     for template in sorted(by_template):
         try:
@@ -47,8 +54,8 @@ def failure_counts(run: RunDir, task_id: str) -> dict[str, dict[str, int]]:
     out of the metric)."""
     evaluated = set(load_references(run, task_id, ()))
     counts: dict[str, Counter[str]] = {}
-    for (sid, tid), record in load_predictions(run, task_id, ()).items():
-        status = record["status"]
+    for (sid, tid), line in load_predictions(run, task_id, light=True).items():
+        status = line.status
         if status != "ok" and (sid in evaluated or status == "bad_record"):
             counts.setdefault(tid, Counter())[status] += 1
     return {tid: dict(sorted(c.items())) for tid, c in counts.items()}
@@ -132,7 +139,7 @@ def write_submission(run: RunDir, task_id: str, template: str | None,
     in reference order) from the headline template's predictions; failed requests are written
     with an empty answer and counted."""
     references = load_references(run, task_id, ("image",))
-    predictions = load_predictions(run, task_id, ("prediction", "status"))
+    predictions = load_predictions(run, task_id, light=True)
     templates = sorted({tid for _, tid in predictions})
     if not templates:
         return {"metric": "submission", "status": "no predictions"}
@@ -141,12 +148,12 @@ def write_submission(run: RunDir, task_id: str, template: str | None,
     for sid, refs in references.items():
         if "image" not in refs:
             raise MetricError(f"{task_id}: sample {sid!r} has no image name for the submission")
-        record = predictions.get((sid, chosen))
-        if record is None or record.get("status", "ok") != "ok":
-            failures[record["status"] if record else "missing"] += 1
+        line = predictions.get((sid, chosen))
+        if line is None or not line.ok:
+            failures[line.status if line else "missing"] += 1
             answer = ""
         else:
-            answer = str(record.get("prediction", ""))
+            answer = str(line.prediction if line.prediction is not None else "")
         rows.append({"image": refs["image"], "answer": answer})
     path = run.path / "submissions" / f"{task_id}.json"
     write_json(path, rows)

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ibench.data import DataError, missing_files, read_samples
@@ -18,19 +19,12 @@ from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import Template, TemplateFamily
 from ibench.records import Request, Sample
 from ibench.run.execute import Model, StrictStop, TaskRunner
-from ibench.run.folder import (
-    RETRYABLE,
-    RunDir,
-    RunError,
-    append_lines,
-    compact_predictions,
-    load_predictions,
-    repair_torn_tail,
-)
+from ibench.run.folder import RunDir, RunError, append_lines, repair_torn_tail
 from ibench.run.hooks import EvalHooks, TaskOutcome
 from ibench.run.manifest import hub_revision_problem
-from ibench.run.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_record, plan_items
-from ibench.run.settings import EvalOptions
+from ibench.run.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_line, plan_items
+from ibench.run.predictions import RETRYABLE, compact_predictions, load_predictions
+from ibench.run.settings import EvalRequest, Runtime
 
 
 def stored_references(task: TaskSpec, sample: Sample, vocabulary: set[str] | None
@@ -55,40 +49,40 @@ class TaskScan:
     first_bad: str = ""
 
 
-def task_samples(task: TaskSpec, options: EvalOptions, chosen: set[str] | None
+def task_samples(task: TaskSpec, root: Path, strict: bool, chosen: set[str] | None
                  ) -> Iterator[Sample]:
     """The task's samples in reader order, restricted to the seeded subset when there is one."""
-    for sample in read_samples(task, options.data_root, strict=options.strict):
+    for sample in read_samples(task, root, strict=strict):
         if chosen is None or sample.id in chosen:
             yield sample
 
 
-def scan_task(task: TaskSpec, options: EvalOptions, templates: list[Template], run: RunDir
-              ) -> tuple[TaskScan | None, str]:
+def scan_task(task: TaskSpec, request: EvalRequest, strict: bool, templates: list[Template],
+              references: Path | None) -> tuple[TaskScan | None, str]:
     """Read the whole task once, streaming: find data problems before any model work, count
-    the requests, and (process 0) write the references. Returns (scan, problem)."""
-    wrong = hub_revision_problem(task, options)
+    the requests, and write the references (to `references`, when given: process 0).
+    Returns (scan, problem)."""
+    root = request.data_root
+    wrong = hub_revision_problem(task, root, request.hub_revision)
     if wrong:
         return None, wrong
-    missing = missing_files(task, options.data_root)
+    missing = missing_files(task, root)
     if missing:
         return None, (
             f"{task.id}: data missing: {'; '.join(missing)}. Published at "
-            f"{task.data.published_at}. See `ibench data check --data-root {options.data_root}`."
+            f"{task.data.published_at}. See `ibench data check --data-root {root}`."
         )
-    refs = run.references(task.id)
-    tmp = refs.with_suffix(".tmp")
-    writing = options.group.rank == 0
+    tmp = references.with_suffix(".tmp") if references is not None else None
     try:
-        chosen = chosen_ids(read_samples(task, options.data_root, strict=options.strict),
-                            task.id, options.limit, options.seed)
+        chosen = chosen_ids(read_samples(task, root, strict=strict), task.id, request.limit,
+                            request.seed)
         scan = TaskScan(chosen)
         vocabulary: set[str] | None = None
-        if writing:
-            refs.parent.mkdir(parents=True, exist_ok=True)
+        if tmp is not None:
+            tmp.parent.mkdir(parents=True, exist_ok=True)
             tmp.unlink(missing_ok=True)
-        with open(tmp, "a", encoding="utf-8") if writing else nullcontext() as handle:
-            for sample in task_samples(task, options, chosen):
+        with open(tmp, "a", encoding="utf-8") if tmp is not None else nullcontext() as handle:
+            for sample in task_samples(task, root, strict, chosen):
                 if sample.failure is not None:  # a bad record: failure lines, no references
                     scan.bad_records += 1
                     scan.first_bad = scan.first_bad or str(sample.failure)
@@ -104,33 +98,35 @@ def scan_task(task: TaskSpec, options: EvalOptions, templates: list[Template], r
                     handle.write(json.dumps(line, ensure_ascii=False) + "\n")
                 for item in plan_items(task, [sample], templates):
                     if isinstance(item, PlanFailure):
-                        if options.strict:
+                        if strict:
                             raise StrictStop(f"{task.id} sample {item.sample_id}: {item.reason}")
                         scan.failures += 1
                     else:
                         scan.requests += 1
     except DataError as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         return None, f"{task.id}: unusable data: {exc}"
     if scan.samples == 0:
-        tmp.unlink(missing_ok=True)
-        files = ", ".join(str(p) for p in open_source(task, options.data_root)
-                          .required_paths().values())
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        files = ", ".join(str(p) for p in open_source(task, root).required_paths().values())
         bad = (f"; all {scan.bad_records} records are bad, the first: {scan.first_bad}"
                if scan.bad_records else "")
         return None, (f"{task.id}: no samples in {files} (the protocol's split has "
                       f"{task.eval_size or 'some'}){bad}")
-    if writing:
-        os.replace(tmp, refs)
+    if tmp is not None and references is not None:
+        os.replace(tmp, references)
     return scan, ""
 
 
-def run_task(task: TaskSpec, model: Model, options: EvalOptions,
+def run_task(task: TaskSpec, model: Model, request: EvalRequest, runtime: Runtime,
              families: dict[str, TemplateFamily], run: RunDir, hooks: EvalHooks) -> TaskOutcome:
     """Run the requests of one task that are not done yet, streaming; append their lines."""
-    templates = select_templates(task, families, options.templates)
-    scan, problem = scan_task(task, options, templates, run)
-    group = options.group
+    templates = select_templates(task, families, request.templates)
+    group = runtime.group
+    scan, problem = scan_task(task, request, runtime.strict, templates,
+                              run.references(task.id) if group.rank == 0 else None)
     decided = group.broadcast(problem)  # process 0 decides; the others follow
     if decided and not problem:
         problem = decided
@@ -138,7 +134,7 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions,
     elif problem and not decided:
         raise RunError(f"process {group.rank} sees other data than process 0: {problem}")
     if scan is None:
-        if options.strict:
+        if runtime.strict:
             raise StrictStop(problem)
         hooks.message(f"skipping {problem}")
         return TaskOutcome(task.id, "skipped", problem)
@@ -163,12 +159,13 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions,
     progress = hooks.task_started(task.id, mine, len(done))
 
     def todo_requests() -> Iterator[Request]:
-        for item in plan_items(task, task_samples(task, options, scan.chosen), templates):
+        samples = task_samples(task, request.data_root, runtime.strict, scan.chosen)
+        for item in plan_items(task, samples, templates):
             if (item.sample_id, item.template_id) in done:
                 continue
             if isinstance(item, PlanFailure):
                 if group.rank == 0:
-                    append_lines(out_path, [failure_record(task.id, item)])
+                    append_lines(out_path, [failure_line(task.id, item).to_json()])
                 continue
             yield item
 
@@ -183,11 +180,11 @@ def run_task(task: TaskSpec, model: Model, options: EvalOptions,
         task=task,
         model=model,
         out_path=out_path,
-        batch_size=options.batch_size,
-        frames=(options.frames or task.frames) if task.media == "video" else None,
-        qformer_instruction=options.qformer_instruction,
-        strict=options.strict,
-        workers=options.workers,
+        batch_size=runtime.batch_size,
+        frames=request.video_frames(task),
+        qformer_instruction=request.qformer_instruction,
+        strict=runtime.strict,
+        workers=runtime.workers,
         on_progress=progress,
     )
     try:
@@ -226,7 +223,7 @@ def done_keys(run: RunDir, task: str) -> dict[tuple[str, str], str]:
     succeed when tried again (media, model, out of memory) are not done: a resume retries
     them."""
     return {
-        key: record["status"]
-        for key, record in load_predictions(run, task, ()).items()
-        if record["status"] not in RETRYABLE
+        key: line.status
+        for key, line in load_predictions(run, task, light=True).items()
+        if line.status not in RETRYABLE
     }

@@ -9,11 +9,8 @@ from ibench.report.html.page import (
     DEFAULT_SAMPLES,
     build_report,
     default_output,
-    file_size,
     render_report,
-    report_after_eval,
     write_report,
 )
 
-__all__ = ["DEFAULT_SAMPLES", "build_report", "default_output", "file_size", "render_report",
-           "report_after_eval", "write_report"]
+__all__ = ["DEFAULT_SAMPLES", "build_report", "default_output", "render_report", "write_report"]

@@ -137,20 +137,3 @@ def write_report(path_a: Path, path_b: Path | None = None, output: Path | None =
         tmp.unlink(missing_ok=True)
         raise RunError(f"{output}: cannot write the report: {exc.strerror}") from exc
     return output, report
-
-
-def report_after_eval(run_path: Path) -> str:
-    """`eval`'s last line: where report.html is, or why it could not be written (a report
-    problem never fails a finished evaluation)."""
-    try:
-        path, report = write_report(run_path)
-    except (RunError, OSError) as exc:
-        return f"warning: no report.html: {exc}"
-    more = f"; {len(report.problems)} problems listed in it" if report.problems else ""
-    return f"report: {path} ({file_size(path)}{more})"
-
-
-def file_size(path: Path) -> str:
-    """A file's size in kB or MB."""
-    size = Path(path).stat().st_size
-    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"

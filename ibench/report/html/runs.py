@@ -7,14 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ibench.run.folder import (
-    RunDir,
-    RunError,
-    load_predictions,
-    load_references,
-    open_run,
-    read_json,
-)
+from ibench.run.folder import RunDir, RunError, load_references, read_json
+from ibench.run.predictions import load_predictions
+from ibench.run.schema import Manifest, open_run, read_metrics
 
 
 @dataclass
@@ -23,7 +18,7 @@ class ReportRun:
 
     path: Path
     label: str  # "A" / "B" with two runs, "" with one
-    manifest: dict[str, Any]
+    manifest: Manifest
     tasks: dict[str, dict[str, Any]]
     bootstrap: dict[str, Any]
 
@@ -33,7 +28,7 @@ class ReportRun:
 
     @property
     def settings(self) -> dict[str, Any]:
-        return self.manifest["settings"]
+        return self.manifest.settings
 
     @property
     def board_name(self) -> str:
@@ -50,11 +45,11 @@ def open_report_run(path: Path, label: str = "") -> ReportRun:
     if not run.metrics.exists():
         raise RunError(f"{run.metrics}: missing: the run has not been scored (finish it with "
                        "the same `ibench eval` command, or --resume)")
-    metrics = read_json(run.metrics)
-    tasks = metrics.get("tasks") if isinstance(metrics, dict) else None
-    if not isinstance(tasks, dict) or not all(isinstance(v, dict) for v in tasks.values()):
+    bootstrap, scored = read_metrics(run.metrics)
+    if not all(isinstance(m.entry, dict) and m.entry for m in scored.values()):
         raise RunError(f"{run.metrics}: field 'tasks' must be a JSON object of task entries")
-    return ReportRun(run.path, label, manifest, tasks, dict(metrics.get("bootstrap") or {}))
+    return ReportRun(run.path, label, manifest, {t: m.entry for t, m in scored.items()},
+                     bootstrap)
 
 
 @dataclass
@@ -77,7 +72,7 @@ def task_lines(run: ReportRun, task: str) -> TaskLines:
     entry = run.tasks.get(task, {})
     out = TaskLines(template=entry.get("headline_template"))
     try:
-        lines = load_predictions(folder, task)
+        lines = {key: line.to_json() for key, line in load_predictions(folder, task).items()}
     except RunError as exc:
         out.problems.append(str(exc))
         lines = {}

@@ -91,8 +91,7 @@ def paper_row_for(run: ReportRun) -> tuple[str | None, bool]:
     row = paper_rows().get(str(run.settings.get("model")))
     if row:
         return row, True
-    info = run.manifest.get("model_info")
-    architecture = info.get("architecture") if isinstance(info, dict) else None
+    architecture = run.manifest.model_info.get("architecture")
     return ARCHITECTURE_ROWS.get(str(architecture)), False
 
 
@@ -181,18 +180,18 @@ MANIFEST_DETAILS = ("decoding", "ranking", "data_sources", "task_hashes", "templ
 def manifest_rows(run: ReportRun) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(setting, value) rows of a manifest: the headline ones, then the long ones as JSON."""
     manifest, settings = run.manifest, run.settings
-    info = manifest.get("model_info") if isinstance(manifest.get("model_info"), dict) else {}
-    sessions = manifest.get("sessions") if isinstance(manifest.get("sessions"), list) else []
+    info = manifest.model_info
+    sessions = manifest.sessions
     last = sessions[-1] if sessions and isinstance(sessions[-1], dict) else {}
-    rows = [("run", run.name), ("status", manifest.get("status")),
-            ("created", manifest.get("created")), ("ended", manifest.get("ended")),
-            ("ibench", manifest.get("ibench_version")), ("git commit", manifest.get("git_commit"))]
+    rows = [("run", run.name), ("status", manifest.status),
+            ("created", manifest.created), ("ended", manifest.ended),
+            ("ibench", manifest.ibench_version), ("git commit", manifest.git_commit)]
     rows += [(key, settings[key]) for key in MANIFEST_SETTINGS if key in settings]
     rows += [(f"model {k}", info[k]) for k in ("architecture", "family", "parameters") if k in info]
     rows += [("tasks", ", ".join(map(str, settings.get("tasks", []))))]
     rows += [("command", " ".join(map(str, last.get("command", [])))),
              ("batch size", last.get("batch_size")), ("processes", last.get("world_size"))]
-    rows += [("packages", manifest.get("packages")), ("host", manifest.get("host"))]
+    rows += [("packages", manifest.packages), ("host", manifest.host)]
     details = [(key, json.dumps(settings[key], indent=1, ensure_ascii=False, default=str))
                for key in MANIFEST_DETAILS if key in settings]
     return [(k, _show(v)) for k, v in rows if v not in (None, "", [])], details
