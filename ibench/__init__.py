@@ -5,20 +5,19 @@ The Python API (ibench.api), which the command line calls too:
     import ibench
     run = ibench.evaluate("tiny-vicuna", split="held-out")  # or ibench.load_run(path)
     run.metrics, run.predictions                            # pandas DataFrames
-    ibench.leaderboard([run.path]), ibench.compare(a, b).frame, ibench.report(run)
+    ibench.leaderboard([run.path]), ibench.compare(a, b).frame, run.report()
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ibench.version import __version__
 
 if TYPE_CHECKING:
-    from ibench.api import ReportFile, Run, compare, evaluate, leaderboard, load_run, report
+    from ibench.api import ReportFile, Run, compare, evaluate, leaderboard, load_run
 
-__all__ = ["ReportFile", "Run", "__version__", "compare", "evaluate", "leaderboard", "load_run",
-           "report"]
+__all__ = ["ReportFile", "Run", "__version__", "compare", "evaluate", "leaderboard", "load_run"]
 
 
 def __getattr__(name: str) -> Any:

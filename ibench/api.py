@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["ReportFile", "Run", "compare", "evaluate", "leaderboard", "load_run", "report"]
+# (`ibench.report` is the report package: the API's report() is reached as Run.report or
+# ibench.api.report)
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,13 @@ class Run:
         columns = [c for c in first if c in present or c in first[:7]]
         return pd.DataFrame(rows, columns=columns + sorted(present - set(columns)))
 
-    def report(self, path: str | Path | None = None, samples: int = 12, seed: int = 0
-               ) -> ReportFile:
-        """Write the run's self-contained HTML report (default RUN/report.html)."""
-        return report(self.path, output=path, samples=samples, seed=seed)
+    def report(self, path: str | Path | None = None, against: str | Path | Run | None = None,
+               samples: int = 12, seed: int = 0) -> ReportFile:
+        """Write the run's self-contained HTML report (default RUN/report.html), or, `against`
+        another run A, this run as run B against it (default A/compare-<this run>.html)."""
+        if against is None:
+            return report(self.path, output=path, samples=samples, seed=seed)
+        return report(against, self.path, output=path, samples=samples, seed=seed)
 
     def problems(self) -> list[str]:
         """Why this evaluation did not succeed ([] when it did): no task was scored, or every

@@ -46,7 +46,8 @@ SCIENCEQA_PID_SPLITS = (
     ' "minitest": ["16810", "12979", "11202", "18743", "21025"]}'
 )
 
-SHARED_SAMPLES = Path("/work/shared/spec/samples")
+# Publishers' files copied verbatim into the repository (tests/data/publisher_samples/README.md).
+SHARED_SAMPLES = Path(__file__).resolve().parent / "data" / "publisher_samples"
 
 
 _PACK: dict[str, Any] = {}

@@ -9,7 +9,6 @@ import sys
 
 import click
 
-from ibench import __version__
 from ibench.cli.catalog import models, tasks, templates
 from ibench.cli.common import INCLUDE
 from ibench.cli.datasets import data
@@ -17,6 +16,7 @@ from ibench.cli.eval import eval_cmd
 from ibench.cli.results import compare_cmd, leaderboard_cmd, report_cmd
 from ibench.errors import IbenchError
 from ibench.safetext import visible
+from ibench.version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

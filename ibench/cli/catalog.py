@@ -11,9 +11,16 @@ from rich.text import Text
 from ibench.cli.display import console, print_json, print_table
 from ibench.models.families import tiny_kinds
 from ibench.names import UnknownNameError, resolve_name
-from ibench.protocol.describe import decoding_rows, layout_rows
-from ibench.protocol.prompts import task_family, zero_shot_template
+from ibench.protocol.describe import (
+    decoding_rows,
+    setting_rows,
+    task_record,
+    task_summary,
+    template_summary,
+)
+from ibench.protocol.prompts import task_family
 from ibench.protocol.suite import load_tasks, select_tasks
+from ibench.protocol.taskspec import SPLIT_CHOICES
 from ibench.protocol.templates import load_families, render
 
 
@@ -23,39 +30,18 @@ def tasks() -> None:
 
 
 @tasks.command("list")
-@click.option("--split", type=click.Choice(["held-in", "held-out", "server", "all"]),
-              default="all")
+@click.option("--split", type=click.Choice(SPLIT_CHOICES), default="all")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def tasks_list(split: str, as_json: bool) -> None:
     """List tasks with their mode and metric."""
-    chosen = select_tasks(load_tasks(), split)
-    rows = [
-        {
-            "id": t.id,
-            "title": t.title,
-            "category": t.category,
-            "split": t.split,
-            "media": t.media,
-            "mode": t.mode,
-            "metric": t.metric,
-            "eval_split": t.eval_split,
-            "eval_size": t.eval_size,
-            "templates": t.templates,
-        }
-        for t in chosen
-    ]
+    rows = [task_summary(t) for t in select_tasks(load_tasks(), split)]
     if as_json:
         print_json(rows)
         return
-    print_table(
-        f"{len(rows)} tasks ({split})",
-        ["id", "title", "split", "media", "mode", "metric", "eval split (n)"],
-        [
-            [r["id"], r["title"], r["split"], r["media"], r["mode"], r["metric"],
-             f"{r['eval_split']} ({r['eval_size'] or '-'})"]
-            for r in rows
-        ],
-    )
+    print_table(f"{len(rows)} tasks ({split})",
+                ["id", "title", "split", "media", "mode", "metric", "eval split (n)"],
+                [[r["id"], r["title"], r["split"], r["media"], r["mode"], r["metric"],
+                  f"{r['eval_split']} ({r['eval_size'] or '-'})"] for r in rows])
 
 
 @tasks.command("show")
@@ -63,56 +49,14 @@ def tasks_list(split: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def tasks_show(name: str, as_json: bool) -> None:
     """Everything about one task: data, prompt, mode, metric, reference numbers, decisions."""
-    all_tasks = load_tasks()
+    all_tasks, families = load_tasks(), load_families()
     task = all_tasks[resolve_name(name, all_tasks, "task")]
-    from ibench.metrics import METRICS
-
-    metric = METRICS[task.metric]
-    template = zero_shot_template(task, load_families())
-    record = asdict(task)
-    record["source"] = str(task.source)
-    record["metric_definition"] = metric.definition
-    record["metric_on_failure"] = metric.on_failure
-    record["zero_shot_template"] = template.id
-    if task.generation:
-        record["generation_effective"] = {
-            arch: asdict(task.generation_settings(arch))
-            for arch in ("encoder-decoder", "decoder-only")}
     if as_json:
-        print_json(record)
+        print_json(task_record(task, families))
         return
-    out = console()
-    out.print(Text.assemble((task.id, "bold"), f": {task.title}  ({task.split}, "
-                                              f"{task.category})"))
-    media = task.media + (f", {task.frames} frames" if task.frames else "")
-    lines = [
-        ("media", media),
-        ("data format", task.data.format),
-        *[(f"file ({role})", path) for role, path in task.data.files.items()],
-        ("media folder", task.data.media_dir),
-        *layout_rows(task),
-        ("published at", task.data.published_at),
-        ("eval split", f"{task.eval_split} ({task.eval_size or 'size not fixed'})"),
-        ("mode", task.mode),
-    ]
-    if task.generation:
-        lines.append(("decoding", "LAVIS's generate arguments, see the table below"))
-    if task.rank:
-        detail = f"candidates: {task.rank.candidates}, aggregation: {task.rank.aggregation}"
-        if task.rank.verbalizers:
-            detail += f", verbalizers: {task.rank.verbalizers}"
-        if task.rank.vocabulary:
-            detail += f", vocabulary: {task.rank.vocabulary}"
-        lines.append(("ranking", detail))
-    lines += [
-        ("zero-shot prompt", f"{task.prompt!r} ({template.id})"),
-        ("templates", task.templates),
-        ("metric", f"{metric.title} ({task.metric})"),
-        ("definition", metric.definition),
-        ("per-sample score", metric.per_sample),
-        ("failed samples", metric.on_failure),
-    ]
-    print_table(None, ["setting", "value"], lines)
+    console().print(Text.assemble((task.id, "bold"), f": {task.title}  ({task.split}, "
+                                                    f"{task.category})"))
+    print_table(None, ["setting", "value"], setting_rows(task, families))
     if task.generation:
         print_table("Decoding (LAVIS's arguments; new tokens as transformers 4.33 counted them)",
                     ["argument", "value", "FlanT5 (enc-dec)", "Vicuna (dec-only)", "source"],
@@ -135,21 +79,9 @@ def templates() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def templates_list(task_name: str | None, as_json: bool) -> None:
     """For every dataset: its template family, template count and their sources."""
-    all_tasks = load_tasks()
     families = load_families()
-    chosen = select_tasks(all_tasks, "all", [task_name] if task_name else None)
-    rows = []
-    for task in chosen:
-        family = task_family(task, families)
-        rows.append(
-            {
-                "task": task.id,
-                "family": family.name,
-                "count": len(family.templates),
-                "sources": family.sources(),
-                "zero_shot": zero_shot_template(task, families).id,
-            }
-        )
+    chosen = select_tasks(load_tasks(), "all", [task_name] if task_name else None)
+    rows = [template_summary(task, families) for task in chosen]
     if as_json:
         print_json({"tasks": rows, "families": {
             f.name: {"count": len(f.templates), "sources": f.sources(), "fields": list(f.fields)}

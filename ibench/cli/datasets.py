@@ -10,8 +10,9 @@ import click
 
 from ibench.cli.common import split_names
 from ibench.cli.display import console, print_json, print_table
-from ibench.protocol.mixture import load_sizes, sqrt_mixture, task_sizes
+from ibench.protocol.mixture import MIXTURE_SPLITS, load_sizes, sqrt_mixture, task_sizes
 from ibench.protocol.suite import load_tasks, select_tasks
+from ibench.protocol.taskspec import SPLIT_CHOICES
 
 
 @click.group()
@@ -20,7 +21,7 @@ def data() -> None:
 
 
 @data.command("mixture")
-@click.option("--split", type=click.Choice(["held-in", "held-out", "all"]), default="held-in")
+@click.option("--split", type=click.Choice(MIXTURE_SPLITS), default="held-in")
 @click.option("--tasks", "task_names", default=None, help="Comma-separated task ids.")
 @click.option("--sizes", "sizes_file", type=click.Path(path_type=Path), default=None,
               help="YAML/JSON {dataset: size}; default: the task files' train sizes.")
@@ -43,7 +44,7 @@ def data_mixture(split: str, task_names: str | None, sizes_file: Path | None,
 
 @data.command("download")
 @click.argument("task_names", nargs=-1)
-@click.option("--split", type=click.Choice(["held-in", "held-out", "server", "all"]),
+@click.option("--split", type=click.Choice(SPLIT_CHOICES),
               default=None, help="Every task of a split that has a hub mirror.")
 @click.option("--data-root", type=click.Path(path_type=Path), envvar="IBENCH_DATA_ROOT",
               required=True, help="Datasets folder; default $IBENCH_DATA_ROOT.")
@@ -66,7 +67,7 @@ def data_download(task_names: tuple[str, ...], split: str | None, data_root: Pat
 @click.option("--data-root", type=click.Path(path_type=Path), envvar="IBENCH_DATA_ROOT",
               required=True, help="Datasets folder; default $IBENCH_DATA_ROOT.")
 @click.option("--tasks", "task_names", default=None, help="Comma-separated task ids (default all).")
-@click.option("--split", type=click.Choice(["held-in", "held-out", "server", "all"]),
+@click.option("--split", type=click.Choice(SPLIT_CHOICES),
               default="all")
 @click.option("--full", is_flag=True, help="Check every media file, not a sample.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

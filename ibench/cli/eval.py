@@ -9,13 +9,15 @@ import click
 
 from ibench.cli.common import INCLUDE, BatchSize, split_names
 from ibench.cli.display import print_board
+from ibench.models.base import DTYPE_NAMES
+from ibench.protocol.taskspec import SPLIT_CHOICES
 from ibench.report.leaderboard import boards_for
 from ibench.safetext import visible
 
 
 @click.command("eval")
 @click.option("--model", required=True, help="Alias (ibench models list), hub id or local dir.")
-@click.option("--split", type=click.Choice(["held-in", "held-out", "server", "all"]),
+@click.option("--split", type=click.Choice(SPLIT_CHOICES),
               default="held-out", show_default=True,
               help="server: splits scored only by a server (VizWiz test-dev): writes the file "
                    "to upload.")
@@ -39,7 +41,7 @@ from ibench.safetext import visible
 @click.option("--strict", is_flag=True, help="Stop at the first failure or missing dataset.")
 @click.option("--no-qformer-instruction", is_flag=True,
               help="Ablation: give the Q-Former no instruction.")
-@click.option("--dtype", type=click.Choice(["bf16", "fp16", "fp32"]), default=None)
+@click.option("--dtype", type=click.Choice(DTYPE_NAMES), default=None)
 @click.option("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available).")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True,
               help="Threads loading media ahead of the model.")

@@ -24,7 +24,7 @@ from ibench.data.check import (
     missing_files,
     vocabulary_coverage,
 )
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.readers import READERS, read_samples
 from ibench.data.samplepack import write_sample_pack
 from ibench.data.source import open_source

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.records import Sample
 
 _MISSING = object()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ibench.data.annotation import Record, record_list
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.source import Source, open_source, read_json
 from ibench.protocol.taskspec import TaskSpec
 

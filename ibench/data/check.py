@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ibench.data.candidates import answer_vocabulary, coverage
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.readers import read_samples
 from ibench.data.source import Source, open_source, variants
 from ibench.media import MediaError, frame_indices, load_embedded_image, load_frames, load_image

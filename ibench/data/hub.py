@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 
 BATCH_ROWS = 256  # rows per streamed batch (media columns are never read here)
 

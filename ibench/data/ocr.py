@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ibench.data.annotation import Record
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.source import Source
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.formats import FORMATS
 from ibench.data.source import Source, open_source
 from ibench.protocol.taskspec import TaskSpec

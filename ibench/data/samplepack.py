@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ibench.cache import cache_dir
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.formats import FORMATS
 from ibench.data.packkit import Pack
 from ibench.protocol.suite import load_tasks

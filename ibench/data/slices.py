@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.source import Source
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.protocol.taskspec import TaskSpec
 
 # A task that ranks over a vocabulary read from a `candidates` file needs no train file.

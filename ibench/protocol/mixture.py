@@ -9,6 +9,9 @@ from typing import Any
 
 from ibench.errors import IbenchError
 
+# The splits a training mixture is drawn over (a server-scored split is no training data).
+MIXTURE_SPLITS = ("held-in", "held-out", "all")
+
 
 class MixtureError(IbenchError, ValueError):
     """Sizes that cannot give a mixture (empty, non-positive, unreadable file)."""

@@ -13,6 +13,8 @@ from ibench.records import Architecture, GenerationSettings
 # "server": an evaluation split whose answers are not public (VizWiz test-dev): ibench writes
 # the file its evaluation server takes; run it by name or with --split server.
 SPLITS = ("held-in", "held-out", "server")
+# What --split offers: a split, or all (held-in and held-out).
+SPLIT_CHOICES = (*SPLITS, "all")
 
 
 MODES = ("generate", "rank")

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ibench.metrics import METRICS, MetricError, PairedComparison, paired_bootstrap, score
 from ibench.report.differences import MANIFEST_KEYS, PROTOCOL_KEYS, for_tasks
 from ibench.run.folder import load_references
 from ibench.run.schema import Manifest, open_run, read_metrics
 from ibench.run.score import REFERENCE_FIELDS, clusters_of, lines_by_template
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -38,6 +41,20 @@ class Comparison:
     rows: list[CompareRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     manifest_diff: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame: task, templates, n, A, B, B - A with its 95% interval
+        (ci_low, ci_high), p-value, and the samples better in each run."""
+        import pandas as pd
+
+        columns = ["task", "metric", "template_a", "template_b", "n", "value_a", "value_b",
+                   "difference", "ci_low", "ci_high", "p_value", "better_in_a", "better_in_b"]
+        return pd.DataFrame([
+            [r.task, r.result.metric, r.template_a, r.template_b, r.result.n, r.result.value_a,
+             r.result.value_b, r.result.difference, r.result.low, r.result.high,
+             r.result.p_value, r.result.better_in_a, r.result.better_in_b]
+            for r in self.rows], columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -14,7 +14,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ibench import __version__
 from ibench.data import DataError
 from ibench.data.source import open_source
 from ibench.protocol.prompts import task_family
@@ -25,6 +24,7 @@ from ibench.run.hooks import TaskOutcome
 from ibench.run.predictions import RETRYABLE, load_predictions
 from ibench.run.schema import Manifest, demo_reasons
 from ibench.run.settings import EvalRequest, RunSpec, Runtime
+from ibench.version import __version__
 
 PACKAGES = ("torch", "transformers", "numpy", "pycocoevalcap", "decord", "pillow", "tokenizers")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ibench.data import synth
 from ibench.data.annotation import Record, guarded, record_list
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.format import Format
 from ibench.data.hub import hub_samples
 from ibench.data.packkit import (

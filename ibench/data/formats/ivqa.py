@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ibench.data import synth
 from ibench.data.annotation import guarded
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.format import Format
 from ibench.data.formats.video_qa import name_pattern, video_name
 from ibench.data.packkit import (

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from ibench.data import synth
 from ibench.data.annotation import Record, guarded_many
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.format import Format
 from ibench.data.ocr import join_tokens, token_limit
 from ibench.data.packkit import (

@@ -7,7 +7,7 @@ from functools import partial
 
 from ibench.data import synth
 from ibench.data.annotation import Record, bad_record_sample, guarded, record_list
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.format import Format
 from ibench.data.hub import hub_samples
 from ibench.data.ocr import join_tokens, load_rosetta, ocr_for, token_limit

@@ -7,7 +7,7 @@ from functools import partial
 
 from ibench.data import synth
 from ibench.data.annotation import Record, guarded_many
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.format import Format
 from ibench.data.packkit import (
     Pack,

@@ -10,11 +10,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ibench import __version__
 from ibench.report.html import plots, tables
 from ibench.report.html.gallery import Gallery, build_gallery
 from ibench.report.html.runs import ReportRun, TaskLines, open_report_run, task_lines
 from ibench.run.folder import RunError
+from ibench.version import __version__
 
 DEFAULT_SAMPLES = 12
 # The page loads nothing: pictures are data: URIs, styles inline, and there is no script.

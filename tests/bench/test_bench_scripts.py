@@ -9,7 +9,7 @@ from pathlib import Path
 
 import models_fixtures  # noqa: F401 - sets HF_HUB_OFFLINE before transformers loads
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def _load(name: str):

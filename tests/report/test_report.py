@@ -35,8 +35,25 @@ def test_compare_hand_checked(tmp_path):
     assert (row.value_a, row.value_b, row.difference) == (50.0, 70.0, 20.0)
     assert (row.better_in_a, row.better_in_b, row.ties, row.n) == (1, 3, 6, 10)
     assert row.low <= 20.0 <= row.high and row.low < row.high
-    assert 0 < row.p_value <= 1
     assert ("templates", "eval", "true_false-02") in result.manifest_diff
+
+
+def test_compare_p_value_is_the_two_sided_bootstrap_probability(tmp_path):
+    """B - A per sample is +100 on 3 samples, -100 on 1, 0 on 6. A bootstrap resample draws 10
+    of them: its mean difference is <= 0 when it draws at most as many +100 as -100, with the
+    multinomial probability P = sum over k- >= k+ of 10!/(k-! k+! k0!) 0.1^k- 0.3^k+ 0.6^k0
+    = 0.2122. The two-sided p-value is 2P = 0.4244; 4,000 resamples estimate it within 0.013
+    (one standard deviation)."""
+    from math import factorial
+
+    exact = sum(factorial(10) / (factorial(m) * factorial(p) * factorial(10 - m - p))
+                * 0.1 ** m * 0.3 ** p * 0.6 ** (10 - m - p)
+                for m in range(11) for p in range(11 - m) if p <= m)
+    assert round(2 * exact, 4) == 0.4244
+    a = make_run(tmp_path, "a", A, LABELS)
+    b = make_run(tmp_path, "b", B, LABELS)
+    (row,) = [r.result for r in compare_runs(a, b, n_resamples=4000, seed=3).rows]
+    assert abs(row.p_value - 2 * exact) < 0.05
 
 
 def test_compare_identical_runs_not_significant(tmp_path):

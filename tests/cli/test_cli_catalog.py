@@ -1,7 +1,7 @@
 """CLI over the catalog: tasks, templates, mixture, and unknown names."""
 
 from cli_helpers import run_cli, run_json
-from test_tasks import HELD_OUT
+from protocol_fixtures import HELD_OUT
 
 
 def test_tasks_list_held_out_json(capsys):

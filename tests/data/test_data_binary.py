@@ -19,8 +19,6 @@ from ibench.protocol.taskspec import TaskSpec
 
 def test_embedded_copy_matches_the_shared_sample() -> None:
     shared = SHARED_SAMPLES / "vsr" / "test.jsonl"
-    if not shared.is_file():
-        pytest.skip("shared spec samples not present")
     assert shared.read_text(encoding="utf-8") == VSR_TEST_JSONL
 
 

@@ -5,27 +5,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from protocol_fixtures import HELD_OUT
 
 from ibench.protocol.suite import load_tasks, select_tasks
 from ibench.protocol.taskfile import load_task_file
 from ibench.protocol.taskspec import TaskError
 
-# protocol.md section 4, held-out table: task id -> (metric, mode). Written from the spec.
-HELD_OUT = {
-    "nocaps": ("cider", "generate"),
-    "flickr30k": ("cider", "generate"),
-    "gqa": ("exact_match", "generate"),
-    "vsr": ("accuracy", "rank"),
-    "iconqa": ("accuracy", "rank"),
-    "textvqa": ("vqa_accuracy", "generate"),
-    "visdial": ("mrr", "rank"),
-    "hateful_memes": ("roc_auc", "rank"),
-    "vizwiz": ("vqa_accuracy", "generate"),
-    "scienceqa_img": ("accuracy", "rank"),
-    "msvd_qa": ("accuracy", "rank"),
-    "msrvtt_qa": ("accuracy", "rank"),
-    "ivqa": ("ivqa_accuracy", "generate"),
-}
 HELD_IN = {
     "coco_caption", "web_capfilt", "textcaps", "vqav2", "okvqa", "aokvqa", "ocrvqa",
     "vqg_vqav2", "vqg_okvqa", "vqg_aokvqa", "llava_conv", "llava_detail", "llava_reasoning",

@@ -219,3 +219,20 @@ def test_strict_model_error_names_the_request(tmp_path, monkeypatch):
                         batch_size=4, frames=None, strict=True)
     with pytest.raises(StrictStop, match="gqa sample q2 template vqa-05: ValueError: bad token"):
         runner.run(_requests(4))
+
+
+def test_resume_refuses_other_decoding(pack, tmp_path):
+    """Decoding decides the numbers: a run resumed with other decoding values (--gen-kwargs)
+    is refused, however the run is named (RunSpec's `decoding` field)."""
+    from dataclasses import replace
+
+    class Resolving(StubModel):
+        def info(self):
+            return {**super().info(), "architecture": "decoder-only"}
+
+    request, runtime = _options(pack, tmp_path, ["gqa"])
+    run_evaluate(request, runtime, EvalHooks(), lambda *a, **k: Resolving())
+    greedy = replace(request.tasks[0], decoding_overrides={"num_beams": 1})
+    with pytest.raises(RunError, match="decoding: stored"):
+        run_evaluate(replace(request, tasks=(greedy,)), runtime, EvalHooks(),
+                     lambda *a, **k: Resolving())

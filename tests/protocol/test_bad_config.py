@@ -17,7 +17,7 @@ import ibench.protocol.suite
 import ibench.protocol.taskfile
 import ibench.protocol.taskspec
 import ibench.protocol.templates
-from ibench.data.errors import DataError
+from ibench.data.data_error import DataError
 from ibench.data.source import read_csv
 from ibench.metrics import MetricError, ptb_tokenize
 from ibench.protocol.templates import TemplateError, load_family_file
