@@ -9,41 +9,23 @@ from pathlib import Path
 from ibench.protocol.paper import held_out_order
 from ibench.protocol.taskfile import load_task_file
 from ibench.protocol.taskspec import SPLITS, TaskError, TaskSpec
+from ibench.protocol.yamlfile import read_catalog
 from ibench.resources import included, resource_dir
 
 
 def load_tasks(folder: Path | None = None) -> dict[str, TaskSpec]:
-    """Load every task file of a folder (the shipped tasks/ by default), keyed by id."""
-    if folder is None:
-        return _with_included(dict(_shipped_tasks()), included("tasks"))
-    return _load_folder(folder)
-
-
-def _with_included(tasks: dict[str, TaskSpec], folders: list[Path]) -> dict[str, TaskSpec]:
-    """The shipped tasks and those of the --include-path folders; an id given twice is an
-    error naming both files."""
-    for folder in folders:
-        for spec in _load_folder(folder).values():
-            if spec.id in tasks:
-                raise TaskError(f"{spec.source}: task id {spec.id!r} is already defined in "
-                                f"{tasks[spec.id].source}; give the task another id")
-            tasks[spec.id] = spec
-    return tasks
-
-
-def _load_folder(folder: Path) -> dict[str, TaskSpec]:
-    tasks = {}
-    for path in sorted(folder.glob("*.yaml")):
-        spec = load_task_file(path)
-        tasks[spec.id] = spec
-    if not tasks:
-        raise TaskError(f"{folder}: no task files (*.yaml) found")
-    return tasks
+    """Every task file of a folder, keyed by id; by default the shipped tasks/, then those of
+    the --include-path folders (an id given twice is an error naming both files)."""
+    if folder is not None:
+        return read_catalog([folder], load_task_file, "task files", "task id", TaskError)
+    return read_catalog(included("tasks"), load_task_file, "task files", "task id", TaskError,
+                        dict(_shipped_tasks()))
 
 
 @cache
 def _shipped_tasks() -> dict[str, TaskSpec]:
-    return _load_folder(resource_dir("tasks"))
+    return read_catalog([resource_dir("tasks")], load_task_file, "task files", "task id",
+                        TaskError)
 
 
 def select_tasks(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ibench.errors import IbenchError
-from ibench.protocol.yamlfile import read_yaml
+from ibench.protocol.yamlfile import read_catalog, read_yaml
 from ibench.resources import included, resource_dir
 
 SOURCES = ("paper", "ibench", "dataset")
@@ -166,29 +166,16 @@ def load_family_file(path: Path) -> TemplateFamily:
 
 
 def load_families(folder: Path | None = None) -> dict[str, TemplateFamily]:
-    """Every family of a folder (the shipped templates/ by default), keyed by name."""
-    if folder is None:
-        families = dict(_shipped_families())
-        for extra in included("templates"):
-            for family in _load_folder(extra).values():
-                if family.name in families:
-                    raise TemplateError(f"{family.source}: family {family.name!r} is already "
-                                        f"defined in {families[family.name].source}")
-                families[family.name] = family
-        return families
-    return _load_folder(folder)
-
-
-def _load_folder(folder: Path) -> dict[str, TemplateFamily]:
-    families = {}
-    for path in sorted(folder.glob("*.yaml")):
-        family = load_family_file(path)
-        families[family.name] = family
-    if not families:
-        raise TemplateError(f"{folder}: no template families (*.yaml) found")
-    return families
+    """Every family of a folder, keyed by name; by default the shipped templates/, then those
+    of the --include-path folders (a name given twice is an error naming both files)."""
+    if folder is not None:
+        return read_catalog([folder], load_family_file, "template families", "family",
+                            TemplateError)
+    return read_catalog(included("templates"), load_family_file, "template families",
+                        "family", TemplateError, dict(_shipped_families()))
 
 
 @cache
 def _shipped_families() -> dict[str, TemplateFamily]:
-    return _load_folder(resource_dir("templates"))
+    return read_catalog([resource_dir("templates")], load_family_file, "template families",
+                        "family", TemplateError)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.constructor import ConstructorError
+
+T = TypeVar("T")
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
@@ -65,3 +67,24 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
             return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {what}"
         return f"not valid YAML: {what}"
     return f"not valid YAML: {' '.join(str(exc).split())}"
+
+
+def read_catalog(folders: list[Path], load: Callable[[Path], T], what: str, kind: str,
+                 error: Callable[[str], Exception], out: dict[str, T] | None = None
+                 ) -> dict[str, T]:
+    """Every *.yaml file (`what`) of the folders, each loaded by `load` and keyed by its `id`
+    (a task) or `name` (a template family), added to `out`: a folder with none is an error,
+    and so is a `kind` (task id, family) given twice, naming both files."""
+    out = {} if out is None else out
+    for folder in folders:
+        paths = sorted(folder.glob("*.yaml"))
+        if not paths:
+            raise error(f"{folder}: no {what} (*.yaml) found")
+        for path in paths:
+            item = load(path)
+            key = str(getattr(item, "id", None) or item.name)
+            if key in out:
+                raise error(f"{path}: {kind} {key!r} is already defined in "
+                            f"{getattr(out[key], 'source', '?')}; give it another name")
+            out[key] = item
+    return out
