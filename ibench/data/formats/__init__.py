@@ -1,34 +1,19 @@
 """The registry of published formats: one module per format (its reader, its synthetic
-writer, the layouts it reads). Adding a dataset = its task file + one module here, listed in
-MODULES. Nothing in the format modules imports this registry."""
+writer, the layouts it reads), each declaring FORMATS. Every module of this package is one:
+adding a dataset = its task file + one module here. Nothing in the format modules imports
+this registry."""
 
 from __future__ import annotations
 
-from ibench.data.format import Format
-from ibench.data.formats import (
-    aokvqa,
-    capfilt,
-    coco_captions,
-    gqa,
-    hateful_memes,
-    iconqa,
-    ivqa,
-    karpathy,
-    lavis,
-    llava,
-    ocrvqa,
-    scienceqa,
-    textcaps,
-    textvqa,
-    video_qa,
-    visdial,
-    vizwiz,
-    vqa,
-    vsr,
-)
+import importlib
+import pkgutil
+from types import ModuleType
 
-MODULES = (karpathy, coco_captions, textcaps, capfilt, vqa, vizwiz, textvqa, ocrvqa, gqa, vsr,
-           iconqa, scienceqa, aokvqa, visdial, hateful_memes, video_qa, ivqa, llava, lavis)
+from ibench.data.format import Format
+
+MODULES: tuple[ModuleType, ...] = tuple(
+    importlib.import_module(f"{__name__}.{info.name}")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name))
 
 
 def _collect() -> dict[str, Format]:
