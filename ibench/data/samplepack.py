@@ -4,7 +4,6 @@ Each format module (ibench.data.formats) writes its own files; this module runs 
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import shutil
 import tempfile
@@ -14,6 +13,7 @@ from ibench.cache import cache_dir
 from ibench.data.data_error import DataError
 from ibench.data.formats import FORMATS
 from ibench.data.packkit import Pack
+from ibench.errors import disk_fault
 from ibench.protocol.suite import load_tasks
 from ibench.protocol.taskspec import TaskSpec
 
@@ -89,7 +89,7 @@ def default_sample_pack(per_task: int = 8) -> Path:
             write_sample_pack(tmp, per_task=per_task)
             (tmp / ".complete").write_text(SAMPLE_PACK_VERSION)
         except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            if disk_fault(exc) != "full":
                 raise
             raise DataError(target.parent, f"cannot write the sample pack here: the disk is "
                             f"full ({exc.strerror}); free space there or point IBENCH_CACHE at "

@@ -14,27 +14,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ibench.errors import IbenchError
 from ibench.media import MediaError, load_clip_frames, load_embedded_image, load_image
+from ibench.models.base import Model
 from ibench.protocol.taskspec import TaskSpec
-from ibench.records import GenerationSettings, ModelInput, Request
+from ibench.records import ModelInput, Request
 from ibench.run.folder import append_lines
 from ibench.run.predictions import failed_line, generate_line, rank_line
 from ibench.run.schema import PredictionLine
-
-
-class Model(Protocol):
-    """What the runner needs of a model (ibench.models implements it)."""
-
-    architecture: str
-
-    def generate(self, inputs: Sequence[ModelInput], settings: GenerationSettings) -> list[str]:
-        """Generated text per input."""
-
-    def rank(self, inputs: Sequence[ModelInput]) -> list[list[float]]:
-        """Summed log-likelihood of each candidate per input."""
 
 
 class StrictStop(IbenchError, RuntimeError):

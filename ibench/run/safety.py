@@ -4,13 +4,13 @@ after the batch in flight."""
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import signal
 from pathlib import Path
 from typing import Any
 
+from ibench.errors import disk_fault
 from ibench.run.folder import RunDir, RunError
 from ibench.run.hooks import EvalHooks
 
@@ -34,12 +34,11 @@ def check_output_writable(output: Path, min_free: int = MIN_FREE_BYTES) -> None:
         )
 
 
-_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 def is_disk_full(exc: BaseException) -> bool:
     """An OSError of a full disk, an exceeded quota or a read-only file system."""
-    return isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS
+    return isinstance(exc, OSError) and disk_fault(exc) is not None
 
 
 def disk_error(exc: BaseException, run: RunDir) -> RunError | None:
@@ -47,7 +46,7 @@ def disk_error(exc: BaseException, run: RunDir) -> RunError | None:
     if not isinstance(exc, OSError):
         return None
     where = exc.filename or run.path
-    what = ("is read-only" if exc.errno == errno.EROFS else
+    what = ("is read-only" if disk_fault(exc) == "read-only" else
             f"is full ({exc.strerror})")
     return RunError(f"the disk holding {where} {what}: the run is saved up to the last "
                     f"finished batch and marked failed; free space (or remount it writable), "

@@ -14,11 +14,12 @@ from typing import Any
 
 from ibench.data import DataError, missing_files, read_samples
 from ibench.data.source import open_source
+from ibench.models.base import Model
 from ibench.protocol.prompts import select_templates
 from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import Template, TemplateFamily
 from ibench.records import Request, Sample
-from ibench.run.execute import Model, StrictStop, TaskRunner
+from ibench.run.execute import StrictStop, TaskRunner
 from ibench.run.folder import RunDir, RunError, append_lines, repair_torn_tail
 from ibench.run.hooks import EvalHooks, TaskOutcome
 from ibench.run.manifest import hub_revision_problem

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from ibench.cache import cache_dir as ibench_cache_dir
+from ibench.errors import disk_fault
 
 # Bump when the recipe changes: cached tiny checkpoints with another version are rebuilt.
 TINY_RECIPE_VERSION = 2
@@ -67,7 +68,7 @@ def ensure_tiny(kind: str, cache_dir: str | Path | None = None) -> Path:
         try:
             make_tiny(kind, tmp)
         except Exception as exc:  # noqa: BLE001 - safetensors and tokenizers raise their own
-            if not _disk_full(exc):
+            if disk_fault(exc) != "full":
                 raise
             from ibench.models.base import ModelLoadError
 
@@ -90,14 +91,3 @@ def ensure_tiny(kind: str, cache_dir: str | Path | None = None) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-def _disk_full(exc: BaseException) -> bool:
-    """A write that failed for a full disk or quota, whatever library raised it (safetensors
-    raises SafetensorError with the OS message inside)."""
-    import errno
-
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    text = str(exc)
-    return "No space left on device" in text or "Disk quota exceeded" in text
