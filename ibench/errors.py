@@ -12,9 +12,18 @@ import errno
 
 
 class IbenchError(Exception):
-    """Bad input or a missing resource; the message says what and what to do."""
+    """Bad input or a missing resource; the message says what and what to do.
+
+    A message of several lines is given as several arguments: `lines` keeps them apart, so
+    that a terminal shows ibench's own line breaks while a line break inside a piece of text
+    from a dataset, a run folder or a library (escaped there) stays visible as `\\n`.
+    """
 
     exit_code = 1
+
+    def __init__(self, *lines: object) -> None:
+        self.lines = tuple(str(line) for line in lines)
+        super().__init__("\n".join(self.lines))
 
 
 def disk_fault(exc: BaseException) -> str | None:

@@ -51,3 +51,10 @@ def latex_cell(text: object) -> str:
     """A LaTeX table cell: every special character escaped, control characters visible (as
     escaped text), so the text is one cell of one row and is typeset as written."""
     return "".join(_LATEX.get(ch, ch) for ch in visible(text))
+
+
+def message_lines(error: BaseException) -> list[str]:
+    """An error's message for a terminal, a line each: ibench's own line breaks (an
+    IbenchError's `lines`) kept, every control character inside a line shown as data."""
+    lines = getattr(error, "lines", None) or (str(error),)
+    return [visible(line) for line in lines]

@@ -15,7 +15,7 @@ from ibench.cli.datasets import data
 from ibench.cli.eval import eval_cmd
 from ibench.cli.results import compare_cmd, leaderboard_cmd, report_cmd
 from ibench.errors import IbenchError
-from ibench.safetext import visible
+from ibench.safetext import message_lines
 from ibench.version import __version__
 
 
@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except IbenchError as exc:
-        click.echo(f"error: {visible(exc)}", err=True)  # may quote a run folder
+    except IbenchError as exc:  # its pieces of run-folder or data text shown as data
+        click.echo("error: " + "\n".join(message_lines(exc)), err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:
         if type(exc).__name__ == "SignalException":  # torchrun's, for a signal to a worker

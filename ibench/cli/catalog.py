@@ -26,7 +26,8 @@ from ibench.protocol.templates import load_families, render
 
 @click.group()
 def tasks() -> None:
-    """The 26 datasets of the protocol."""
+    """The protocol's 26 datasets as 28 tasks (A-OKVQA's direct answers and VizWiz test-dev
+    are tasks of their own)."""
 
 
 @tasks.command("list")
@@ -38,7 +39,8 @@ def tasks_list(split: str, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    print_table(f"{len(rows)} tasks ({split})",
+    scope = {"all": "held-in and held-out; --split server: VizWiz test-dev"}.get(split, split)
+    print_table(f"{len(rows)} tasks ({scope})",
                 ["id", "title", "split", "media", "mode", "metric", "eval split (n)"],
                 [[r["id"], r["title"], r["split"], r["media"], r["mode"], r["metric"],
                   f"{r['eval_split']} ({r['eval_size'] or '-'})"] for r in rows])

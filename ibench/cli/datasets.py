@@ -122,7 +122,8 @@ def _print_checks(checks: list, data_root: Path) -> None:
     out = console()
     for c in checks:
         for path in c.missing_files:
-            out.print(f"{c.task}: missing {path}\n    published at {c.published_at}")
+            out.print(f"{c.task}: missing {path}")
+            out.print(f"    published at {c.published_at}")
         layouts = c.layouts_tried()
         if c.missing_files and len(layouts) > 1:
             tried = "; ".join(f"{name}: missing {', '.join(str(f) for f in missing)}"
@@ -146,5 +147,6 @@ def data_sample_pack(directory: Path, per_task: int, seed: int) -> None:
     from ibench.data.samplepack import write_sample_pack
 
     counts = write_sample_pack(directory, per_task=per_task, seed=seed)
-    click.echo(f"wrote the data of {len(counts)} tasks ({sum(counts.values())} samples) to "
-               f"{directory}")
+    click.echo(f"wrote the data of {len(counts)} tasks (every task file: the 26 datasets, "
+               f"A-OKVQA's direct answers and VizWiz test-dev; {sum(counts.values())} samples) "
+               f"to {directory}")

@@ -112,9 +112,17 @@ def print_table(
 
 
 def print_board(board: Board) -> None:
+    """A leaderboard, then its notes: one a line, left-aligned, each row they are about named
+    once above its own."""
     print_table(board.title, ["model", *board.columns],
                 [[name, *[_num(values.get(c)) for c in board.columns]]
-                 for name, values in board.rows], caption="; ".join(board.notes))
+                 for name, values in board.rows])
+    out = console()
+    for name, notes in board.grouped_notes():
+        if name:
+            out.print(f"{name}:")
+        for note in notes:
+            out.print(f"  - {note}" if name else note)
 
 
 def _num(value: float | None) -> str:

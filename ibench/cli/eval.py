@@ -21,7 +21,8 @@ from ibench.safetext import visible
               default="held-out", show_default=True,
               help="server: splits scored only by a server (VizWiz test-dev): writes the file "
                    "to upload.")
-@click.option("--tasks", "task_names", default=None, help="Comma-separated task ids.")
+@click.option("--tasks", "task_names", default=None,
+              help="Comma-separated task ids (`--tasks list`: list them).")
 @click.option("--templates", default="eval", show_default=True,
               help="eval (zero-shot prompt), all, a count K (first K), or a template id.")
 @click.option("--data-root", type=click.Path(path_type=Path), default=None,
@@ -66,6 +67,11 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
              allow_pickle: bool, hub_revision: str | None, gen_kwargs: str | None,
              revision: str | None, model_args: str | None, published_as: str | None) -> None:
     """Evaluate a model: generate or rank, score with the official metrics, write results."""
+    if task_names is not None and task_names.strip() == "list":  # lm-eval's way to ask
+        from ibench.cli.catalog import tasks_list
+
+        click.get_current_context().invoke(tasks_list, split="all", as_json=False)
+        return
     from ibench.api import evaluate
     from ibench.cli.progress import RichHooks, print_metrics
     from ibench.run.dist import from_environment
@@ -81,7 +87,7 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
     if hooks.quiet:
         return
     print_metrics(run)
-    for board in boards_for([run.path]):  # the boards the run has tasks of
+    for board in boards_for([run.path], runs_columns=True):  # the run's tasks; all: leaderboard
         print_board(board)
     if run.report_file is not None:
         problems = run.report_file.problems

@@ -16,7 +16,7 @@ from rich.progress import (
 )
 
 from ibench.cli.display import console, print_table
-from ibench.run.hooks import EvalHooks
+from ibench.run.hooks import EvalHooks, SuiteClock
 from ibench.safetext import visible
 
 if TYPE_CHECKING:
@@ -30,6 +30,15 @@ class RichHooks(EvalHooks):
         self.err = console(stderr=True)
         self.progress: Progress | None = None
         self.quiet = quiet  # the other processes of a torchrun stay silent
+        self.clock: SuiteClock | None = None
+        self.share = (0, 1)
+
+    def suite_started(self, estimates: dict[str, int], share: tuple[int, int]) -> None:
+        self.clock, self.share = SuiteClock(estimates), share
+
+    def task_begins(self, index: int, count: int, task: str) -> None:
+        if self.clock is not None and count > 1:
+            self.message(self.clock.line(index, count, visible(task)))
 
     def message(self, text: str) -> None:
         if not self.quiet:
@@ -39,7 +48,9 @@ class RichHooks(EvalHooks):
         if self.quiet:
             return lambda n: None
         if done:
-            self.message(f"{task}: {done} requests already done, {total} to run")
+            self.message(f"{visible(task)}: {done} requests already done, {total} to run")
+        if self.clock is not None:
+            self.clock.counted(task, total)
         self.progress = Progress(
             TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
             TaskProgressColumn(), TextColumn("{task.fields[rate]}", markup=False),
@@ -47,11 +58,16 @@ class RichHooks(EvalHooks):
             console=self.err, transient=False,
         )
         self.progress.start()
-        bar = self.progress.add_task(visible(task), total=total, rate="")  # text, as data
-        progress = self.progress
+        process, processes = self.share
+        label = visible(task) + (f" (process {process}'s share, 1/{processes})"
+                                 if processes > 1 else "")
+        bar = self.progress.add_task(label, total=total, rate="")  # text, as data
+        progress, clock = self.progress, self.clock
 
         def advance(n: int) -> None:
             progress.advance(bar, n)
+            if clock is not None:
+                clock.advanced(task, n)
             speed = progress.tasks[bar].speed
             progress.update(bar, rate=f"{speed:.2f} req/s" if speed else "")
 

@@ -56,7 +56,13 @@ def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
                 as_json: bool) -> None:
     """What changed from run A to run B, per task, and whether it is significant."""
     from ibench.api import compare
-    from ibench.report.render import COMPARE_HEADER, comparison_cells, render_comparison
+    from ibench.report.render import (
+        COMPARE_HEADER,
+        COMPARE_TERMINAL,
+        comparison_cells,
+        comparison_notes,
+        render_comparison,
+    )
 
     result = compare(run_a, run_b, resamples=resamples, seed=seed)
     if as_json:
@@ -64,15 +70,14 @@ def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
     if fmt != "table":
         _write_data(render_comparison(result, fmt))
         return
-    print_table(
-        f"B - A  (A = {run_a}, B = {run_b}); paired bootstrap, {resamples} resamples",
-        COMPARE_HEADER, comparison_cells(result))
-    if result.manifest_diff:
-        print_table("Settings that differ", ["setting", "A", "B"],
-                    [[k, str(a), str(b)] for k, a, b in result.manifest_diff])
-    for warning in result.warnings:
-        console(stderr=True).print(Text.assemble(("warning:", "yellow"), " ",
-                                                 terminal(warning)))
+    print_table(f"B - A (A = {run_a.name}, B = {run_b.name}): paired bootstrap, {resamples} "
+                f"resamples", COMPARE_HEADER[:COMPARE_TERMINAL],
+                [row[:COMPARE_TERMINAL] for row in comparison_cells(result)])
+    err = console(stderr=True)
+    for note in comparison_notes(result):
+        warning = note in result.warnings
+        err.print(Text.assemble(("warning:" if warning else "note:", "yellow" if warning else ""),
+                                " ", terminal(note)))
 
 
 @click.command("report")

@@ -26,6 +26,7 @@ from ibench.models.base import (
     resolve_dtype,
 )
 from ibench.models.families import family_for, find_alias, imported, list_aliases
+from ibench.safetext import visible
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken"]
@@ -40,12 +41,12 @@ def _offline() -> bool:
 def _not_cached(repo_id: str, reason: str) -> ModelLoadError:
     """The error for a hub checkpoint that is not available locally, with what to do."""
     return ModelLoadError(
-        f"model {repo_id!r} is not in the local Hugging Face cache ({reason}).\n"
-        f"Point ibench at a local copy: --model /path/to/dir (a folder with config.json and "
-        f"*.safetensors), or fetch it on a machine with hub access:\n"
-        f"  hf download {repo_id}\n"
-        f"and copy the cache over, setting HF_HOME to the folder that holds hub/ "
-        f"(default ~/.cache/huggingface)."
+        f"model {repo_id!r} is not in the local Hugging Face cache ({reason}).",
+        "Point ibench at a local copy: --model /path/to/dir (a folder with config.json and "
+        "*.safetensors), or fetch it on a machine with hub access:",
+        f"  hf download {visible(repo_id)}",
+        "and copy the cache over, setting HF_HOME to the folder that holds hub/ (default "
+        "~/.cache/huggingface).",
     )
 
 

@@ -33,7 +33,10 @@ class PaperTable:
     note: str
 
     def rows(self) -> list[tuple[str, dict[str, float | None]]]:
-        """The published rows: (model, {column or "average": number or None})."""
+        """The published rows: (model, {column or "average": number or None}); none for a
+        table the paper does not have."""
+        if not self.numbers:
+            return []
         path = resource_dir("reference") / self.numbers
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
@@ -78,3 +81,16 @@ def held_out_order() -> tuple[str, ...]:
 def reference_rows(table: str = "held-out") -> list[tuple[str, dict[str, float | None]]]:
     """A table's published rows (default Table 1's)."""
     return paper_tables()[table].rows()
+
+
+def other_table(task_ids: list[str]) -> PaperTable:
+    """A table for tasks outside the paper's tables (a user's own, a server-scored split):
+    no published rows, the runs' values only."""
+    return PaperTable(name="others", title="Other tasks (not in the paper's tables)",
+                      columns=tuple(task_ids), numbers="", row_label="", average="none",
+                      note="")
+
+
+def in_paper_tables(task_id: str) -> bool:
+    """Whether a task is a column of one of the paper's tables."""
+    return any(task_id in table.columns for table in paper_tables().values())

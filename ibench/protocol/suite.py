@@ -48,3 +48,10 @@ def _order_key(task: TaskSpec) -> tuple[int, int, str]:
     if task.id in held_out_order():
         return (1, held_out_order().index(task.id), task.id)
     return (0, 0, task.id)
+
+
+def in_table_order(task_ids: list[str]) -> list[str]:
+    """Task ids as the leaderboard shows them: Table 1's datasets in its column order, then
+    the others by id."""
+    order = held_out_order()
+    return sorted(task_ids, key=lambda t: (0, order.index(t), t) if t in order else (1, 0, t))

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ibench.metrics import METRICS, MetricError, PairedComparison, paired_bootstrap, score
-from ibench.report.differences import MANIFEST_KEYS, PROTOCOL_KEYS, for_tasks
+from ibench.protocol.suite import in_table_order
+from ibench.report.differences import protocol_differences, setting_differences
 from ibench.run.folder import load_references
 from ibench.run.schema import Manifest, open_run, read_metrics
 from ibench.run.score import REFERENCE_FIELDS, clusters_of, lines_by_template
@@ -95,13 +96,8 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
     run_b, man_b = open_run(path_b)
     out = Comparison(str(path_a), str(path_b))
     sa, sb = man_a.settings, man_b.settings
-    both, known = set(sa["tasks"]) & set(sb["tasks"]), set(sa["tasks"]) | set(sb["tasks"])
-    for key in MANIFEST_KEYS:  # per-task settings compared on the tasks both runs have
-        a, b = for_tasks(sa.get(key), both, known), for_tasks(sb.get(key), both, known)
-        if a != b:
-            out.manifest_diff.append((key, a, b))
-    protocol = [k for k in PROTOCOL_KEYS
-                if for_tasks(sa.get(k), both, known) != for_tasks(sb.get(k), both, known)]
+    out.manifest_diff = setting_differences(sa, sb)  # on the tasks both runs have
+    protocol = protocol_differences(sa, sb)
     for label, manifest in (("A", man_a), ("B", man_b)):
         demo = manifest.demo_reasons()
         if demo:
@@ -109,12 +105,13 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
                                 f"mean nothing")
     if protocol:
         out.warnings.append(
-            "the runs differ in protocol settings (" + ", ".join(protocol) + "): the "
-            "difference mixes the model change with a protocol change")
+            "the runs differ in protocol settings (" + ", ".join(protocol) + "): a run departs "
+            "from its architecture's protocol, so the difference mixes the model change with a "
+            "protocol change")
     out.warnings.extend(_model_protocol_warnings(man_a, man_b))
     met_a = read_metrics(run_a.metrics)[1] if run_a.metrics.exists() else {}
     met_b = read_metrics(run_b.metrics)[1] if run_b.metrics.exists() else {}
-    shared_tasks = [t for t in sa["tasks"] if t in sb["tasks"]]
+    shared_tasks = in_table_order([t for t in sa["tasks"] if t in sb["tasks"]])
     for only, name in ((set(sa["tasks"]) - set(sb["tasks"]), "A"),
                        (set(sb["tasks"]) - set(sa["tasks"]), "B")):
         if only:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ibench.models.families import paper_rows
-from ibench.protocol.paper import PaperTable, held_out_order, paper_tables
-from ibench.report.differences import PROTOCOL_KEYS, for_tasks
+from ibench.protocol.paper import (
+    PaperTable,
+    held_out_order,
+    in_paper_tables,
+    other_table,
+    paper_tables,
+)
+from ibench.report.differences import protocol_differences
 from ibench.run.schema import Manifest, TaskMetrics, open_run, read_metrics
 
 
@@ -22,21 +28,44 @@ class Board:
     notes: list[str] = field(default_factory=list)
     title: str = ""
 
+    def grouped_notes(self) -> list[tuple[str, list[str]]]:
+        """The notes grouped by the row they are about (`row name: note`), each row named
+        once; notes about no row first, under ""."""
+        names = sorted({name for name, _ in self.rows}, key=len, reverse=True)
+        groups: dict[str, list[str]] = {}
+        for note in self.notes:
+            name = next((n for n in names if note.startswith(f"{n}: ")), "")
+            groups.setdefault(name, []).append(note[len(name) + 2:] if name else note)
+        return sorted(groups.items(), key=lambda item: item[0] != "")
 
-def boards_for(run_paths: list[Path], which: str = "auto", include_reference: bool = True
-               ) -> list[Board]:
-    """The leaderboards asked for (a table of results/reference/tables.yaml), or ("auto")
-    those the runs have tasks of: Table 1's when they have a held-out task, each other table
-    when they have one of its datasets outside Table 1."""
+
+def boards_for(run_paths: list[Path], which: str = "auto", include_reference: bool = True,
+               runs_columns: bool = False) -> list[Board]:
+    """The leaderboards asked for (a table of results/reference/tables.yaml, or "others": the
+    runs' tasks outside the paper's tables), or ("auto") those the runs have tasks of: Table
+    1's when they have a held-out task, each other table when they have one of its datasets
+    outside Table 1, and "others" when they have tasks of no table. `runs_columns` keeps only
+    the columns of the runs' tasks (eval shows its run so; the full table is `leaderboard`'s)."""
     tables = paper_tables()
+    tasks: list[str] = []
+    for path in run_paths:
+        tasks += [t for t in open_run(path)[1].settings.get("tasks", []) if t not in tasks]
+    others = other_table(sorted(t for t in tasks if not in_paper_tables(t)))
+    if which == "others":
+        return [build_board(others, run_paths, include_reference)]
     if which != "auto":
         return [build_board(tables[which], run_paths, include_reference)]
-    tasks: set[str] = set()
-    for path in run_paths:
-        tasks |= set(open_run(path)[1].settings.get("tasks", []))
     held_out = set(held_out_order())
     chosen = [table for table in tables.values()
-              if tasks & (set(table.columns) - (held_out if table.name != "held-out" else set()))]
+              if set(tasks) & (set(table.columns) - (held_out if table.name != "held-out"
+                                                     else set()))]
+    if others.columns:
+        chosen.append(others)
+    if runs_columns:  # cut to some of its columns, a table has no average of them to show
+        chosen = [table if set(table.columns) <= set(tasks) else replace(
+                      table, columns=tuple(c for c in table.columns if c in tasks),
+                      average="none" if table.average == "all" else table.average)
+                  for table in chosen]
     return [build_board(table, run_paths, include_reference)
             for table in chosen or [tables["held-out"]]]
 
@@ -79,13 +108,10 @@ def build_board(table: PaperTable, run_paths: list[Path], include_reference: boo
                     if values[t] is not None and published[paper].get(t) is not None else None
                     for t in columns}
             board.rows.append((f"  difference to {paper}", average(diff)))
-    task_sets = [set(s.get("tasks", [])) for s in settings]
-    shared = set.intersection(*task_sets) if task_sets else set()
-    known = set.union(*task_sets) if task_sets else set()
-    for key in PROTOCOL_KEYS:
-        if len({json.dumps(for_tasks(s.get(key), shared, known), sort_keys=True)
-                for s in settings}) > 1:
-            board.notes.append(f"the runs differ in {key}: their rows are not directly comparable")
+    differing = list(dict.fromkeys(key for first in settings[:1] for other in settings[1:]
+                                   for key in protocol_differences(first, other)))
+    for key in differing:
+        board.notes.append(f"the runs differ in {key}: their rows are not directly comparable")
     return board
 
 
@@ -135,8 +161,8 @@ def run_notes(name: str, manifest: Manifest, tasks: dict[str, TaskMetrics],
         if result is None:
             continue
         entry = result.entry
-        if result.status == "not scored":
-            notes.append(f"{name}: {task_id} not scored: {result.reason}")
+        if result.status in ("not scored", "skipped"):
+            notes.append(f"{name}: {task_id} {result.status}: {result.reason}")
         elif result.headline_is_zero_shot is False:
             notes.append(f"{name}: {task_id} is scored with template "
                          f"{result.headline_template}, not the zero-shot prompt")
@@ -166,7 +192,7 @@ def run_notes(name: str, manifest: Manifest, tasks: dict[str, TaskMetrics],
         notes.append(f"{name}: vizwiz is the val split scored locally; the paper's VizWiz number "
                      "is test-dev, which only the VizWiz server scores")
     for task_id, result in tasks.items():
-        if label == "held-out" and result.status == "submission":
+        if result.status == "submission" and task_id in order:
             entry = result.entry
             notes.append(f"{name}: {task_id}: its number comes from the {entry['format']} "
                          f"server: upload {entry['file']} ({entry['n']} answers) to "

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ibench.report.compare import Comparison
+from ibench.report.differences import grouped
 from ibench.report.leaderboard import Board
 from ibench.safetext import latex_cell, md_cell
 
@@ -84,6 +85,12 @@ def _fmt(value: float | None, digits: int = 1) -> str:
         f"{value:.{digits}f}")
 
 
+def _exact(value: float) -> float:
+    """A value as exact as the arithmetic behind it (12 significant digits): an average's
+    float noise (49.800000000000004) is not a digit of the result."""
+    return float(f"{value:.12g}")
+
+
 def board_table(board: Board) -> TextTable:
     """A leaderboard as a TextTable."""
     data = {"columns": board.columns, "notes": board.notes, "rows": [
@@ -93,7 +100,8 @@ def board_table(board: Board) -> TextTable:
         header=["model", *board.columns],
         cells=[[name, *[_fmt(values.get(c)) for c in board.columns]]
                for name, values in board.rows],
-        values=[[name, *["" if values.get(c) is None else values[c] for c in board.columns]]
+        values=[[name, *["" if values.get(c) is None else _exact(values[c])
+                         for c in board.columns]]
                 for name, values in board.rows],
         notes=board.notes, data=data)
 
@@ -103,30 +111,49 @@ def render_board(board: Board, fmt: str) -> str:
     return render(board_table(board), fmt)
 
 
-COMPARE_HEADER = ["task", "metric", "templates A/B", "n", "A", "B", "B - A", "95% interval", "p",
-                  "better in A", "better in B"]
+COMPARE_HEADER = ["task", "A", "B", "B - A", "95% interval", "p", "better in A", "better in B"]
+# The terminal shows the first six: the numbers lead, and 80 columns hold them whole.
+COMPARE_TERMINAL = 6
 
 
 def comparison_cells(result: Comparison) -> list[list[str]]:
-    """The compare table's rows as text (the terminal and md/latex show these)."""
-    return [[r.task, c.metric, f"{r.template_a}/{r.template_b}", str(c.n), f"{c.value_a:.2f}",
-             f"{c.value_b:.2f}", f"{c.difference:+.2f}", f"[{c.low:+.2f}, {c.high:+.2f}]",
-             f"{c.p_value:.3f}", str(c.better_in_a), str(c.better_in_b)]
-            for r in result.rows for c in [r.result]]
+    """The compare table's rows as text (the terminal and md/latex show these); a row names
+    its template only where it tells rows apart or A's and B's differ."""
+    per_task: dict[str, int] = {}
+    for r in result.rows:
+        per_task[r.task] = per_task.get(r.task, 0) + 1
+    cells = []
+    for r in result.rows:
+        c, label = r.result, r.task
+        if r.template_a != r.template_b:
+            label += f" ({r.template_a}/{r.template_b})"
+        elif per_task[r.task] > 1:
+            label += f" ({r.template_a})"
+        cells.append([label, f"{c.value_a:.2f}", f"{c.value_b:.2f}", f"{c.difference:+.2f}",
+                      f"[{c.low:+.1f}, {c.high:+.1f}]", f"{c.p_value:.3f}", str(c.better_in_a),
+                      str(c.better_in_b)])
+    return cells
+
+
+def comparison_notes(result: Comparison) -> list[str]:
+    """What a reader must know, then the settings that differ (A -> B), a line each."""
+    tasks = {r.task for r in result.rows}
+    return [*result.warnings, *(f"setting {line}" for line in
+                                grouped(result.manifest_diff, tasks))]
 
 
 def comparison_table(result: Comparison) -> TextTable:
     """`ibench compare` as a TextTable; its notes are the warnings and the settings that
     differ."""
-    notes = [*result.warnings, *(f"setting {k} differs: A {a}, B {b}"
-                                 for k, a, b in result.manifest_diff)]
-    values = [[r.task, r.result.metric, f"{r.template_a}/{r.template_b}", r.result.n,
+    values = [[r.task, r.result.metric, r.template_a, r.template_b, r.result.n,
                r.result.value_a, r.result.value_b, r.result.difference, r.result.low,
                r.result.high, r.result.p_value, r.result.better_in_a, r.result.better_in_b]
               for r in result.rows]
     return TextTable(header=COMPARE_HEADER, cells=comparison_cells(result), values=values,
-                     notes=notes, data=result.to_dict(),
-                     value_header=[*COMPARE_HEADER[:7], "low", "high", *COMPARE_HEADER[8:]])
+                     notes=comparison_notes(result), data=result.to_dict(),
+                     value_header=["task", "metric", "template_a", "template_b", "n", "a", "b",
+                                   "b_minus_a", "low", "high", "p", "better_in_a",
+                                   "better_in_b"])
 
 
 def render_comparison(result: Comparison, fmt: str) -> str:

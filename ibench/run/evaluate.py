@@ -14,6 +14,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+from ibench.data import missing_files
 from ibench.metrics.registry import METRICS
 from ibench.protocol.prompts import select_templates
 from ibench.protocol.taskspec import TaskSpec
@@ -33,6 +34,7 @@ from ibench.run.predictions import merge_parts
 from ibench.run.safety import (
     DiskReserve,
     check_output_writable,
+    discard_run,
     disk_error,
     install_clean_stop,
     is_disk_full,
@@ -41,6 +43,7 @@ from ibench.run.safety import (
 from ibench.run.schema import Manifest
 from ibench.run.settings import EvalRequest, Runtime
 from ibench.run.taskrun import TaskOutcome, run_task
+from ibench.safetext import visible
 
 
 def evaluate(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
@@ -57,13 +60,62 @@ def evaluate(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
     for task in request.tasks:  # a bad --templates value fails before the model loads
         select_templates(task, families, request.templates)
     check_scoring_needs(request.tasks)
+    check_data_root(request)
     group = runtime.group
     run = RunDir(runtime.output / name)
+    new = not run.path.exists()
     lock = lock_run(run, group)  # one writer per run folder, taken before the model loads
+    claimed = False
     try:
-        return _evaluate_locked(request, runtime, hooks, loader or _load_model, families, run)
+        result = _evaluate_locked(request, runtime, hooks, loader or _load_model, families, run)
+        claimed = True
+        return result
+    except NothingRan:
+        raise
+    except BaseException:
+        claimed = run.manifest.exists()  # a failure after the run began keeps its folder
+        raise
     finally:
         lock.release()
+        if new and not claimed and group.rank == 0:  # the model never loaded, or no task ran
+            discard_run(run)
+
+
+class NothingRan(RunError):
+    """Every task asked was skipped for its data: the run is not kept (a new one is removed),
+    so that the corrected command can take its name."""
+
+
+def check_data_root(request: EvalRequest) -> None:
+    """Before the model loads: the data root is a folder, and at least one task asked has its
+    files there; else one error saying what is missing and where to look."""
+    root = request.data_root
+    if not root.is_dir():
+        raise RunError(f"--data-root {visible(root)}: no such folder; point it at the folder "
+                       "that holds the datasets (or leave it out for the synthetic sample pack)")
+    missing = {t.id: missing_files(t, root) for t in request.tasks}
+    if request.tasks and all(missing.values()):
+        raise RunError(
+            f"none of the {len(missing)} tasks asked has its data under {visible(root)}:",
+            *(f"  {task}: missing {visible(files[0])}"
+              + (f" (and {len(files) - 1} more)" if len(files) > 1 else "")
+              for task, files in missing.items()),
+            f"See `ibench data check --data-root {visible(root)}` for what each task needs "
+            "and where it is published.")
+
+
+def request_estimates(request: EvalRequest, families: dict[str, TemplateFamily], world: int
+                      ) -> dict[str, int]:
+    """Each task's requests as the protocol's split sizes promise them (samples, or --limit,
+    times templates), this process's share: the run's progress before each task's data is
+    read."""
+    out = {}
+    for task in request.tasks:
+        samples = task.eval_size or 0
+        if request.limit is not None:
+            samples = min(samples, request.limit) if samples else request.limit
+        out[task.id] = samples * len(select_templates(task, families, request.templates)) // world
+    return out
 
 
 def _load_model(name: str, **options: Any) -> Any:
@@ -130,8 +182,15 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
     outcomes: list[TaskOutcome] = []
     previous = install_clean_stop(hooks)
     try:
-        for task in request.tasks:
+        hooks.suite_started(request_estimates(request, families, group.world),
+                            (group.rank, group.world))
+        for index, task in enumerate(request.tasks, 1):
+            hooks.task_begins(index, len(request.tasks), task.id)
             outcomes.append(run_task(task, model, request, runtime, families, run, hooks))
+        if not any(o.status == "ran" for o in outcomes):
+            raise NothingRan(
+                f"no task was scored ({len(outcomes)} asked, {len(outcomes)} skipped for their "
+                f"data); see `ibench data check --data-root {visible(request.data_root)}`")
         group.barrier()  # all parts written before process 0 merges and scores
         if group.rank != 0:
             group.barrier()  # wait for process 0, so all leave the group together
@@ -145,10 +204,13 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
             for o, t in zip(outcomes, request.tasks, strict=True)
             if o.status == "ran"
         }
-        metrics = score_run(run, headlines, seed=request.seed)
+        skipped = {o.task: (t.metric, o.message)
+                   for o, t in zip(outcomes, request.tasks, strict=True) if o.status == "skipped"}
+        metrics = score_run(run, headlines, seed=request.seed, skipped=skipped,
+                            order=[t.id for t in request.tasks])
         finish_manifest(run, manifest, outcomes)
     except BaseException as exc:
-        if group.rank == 0:
+        if group.rank == 0 and not isinstance(exc, NothingRan):
             _record_end(run, manifest, exc, hooks, reserve)
         if isinstance(exc, KeyboardInterrupt) and hooks.stop_signal:
             exc.signum = hooks.stop_signal  # type: ignore[attr-defined]  # the exit status

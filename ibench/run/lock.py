@@ -16,7 +16,7 @@ import re
 import socket
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ibench.run.folder import RunError
 
@@ -36,42 +36,57 @@ def check_run_name(name: str) -> str:
 
 class RunLock:
     """The exclusive lock on one run folder (a context manager; `acquire` raises RunError
-    naming the run and the process holding it when another process has it)."""
+    naming the run and the process holding it when another process has it).
+
+    The lock file is opened without following links and must be a regular file: a `.lock`
+    that is a link, a folder or anything else is refused in one line (nothing is written
+    through it). Releasing removes the file; acquiring checks that the file it locked is still
+    the one at the path, so a run finishing at that moment cannot leave two holders."""
 
     def __init__(self, run_path: Path) -> None:
         self.path = run_path / ".lock"
-        self.handle: IO[str] | None = None
+        self.fd: int | None = None
 
     def acquire(self) -> RunLock:
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = _holder(handle)
-            handle.close()
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
-                raise RunError(f"cannot lock the run folder {self.path.parent}: "
-                               f"{exc.strerror}") from exc
-            raise RunError(f"run {self.path.parent} is in use by {holder}; wait for it to end "
-                           f"(or stop it), or pass another --run-name") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({
+        folder = self.path.parent
+        if folder.is_symlink():
+            raise RunError(f"run folder {folder} is a symbolic link; ibench writes a run only "
+                           f"into a folder of its own (remove the link or pass another "
+                           f"--run-name)")
+        folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = _open_regular(self.path)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = _holder(fd)
+                os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
+                    raise RunError(f"cannot lock the run folder {folder}: "
+                                   f"{exc.strerror}") from exc
+                raise RunError(f"run {folder} is in use by {holder}; wait for it to end "
+                               f"(or stop it), or pass another --run-name") from None
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)  # its holder removed it as we opened it: lock the one there now
+        os.ftruncate(fd, 0)
+        os.write(fd, (json.dumps({
             "pid": os.getpid(), "host": socket.gethostname(),
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": " ".join(sys.argv),
-        }) + "\n")
-        handle.flush()
-        self.handle = handle
+        }) + "\n").encode("utf-8"))
+        self.fd = fd
         return self
 
     def release(self) -> None:
-        if self.handle is not None:
-            self.handle.close()  # closing the descriptor drops the flock
-            self.handle = None
+        """Remove the lock file and drop the lock (closing the descriptor drops the flock)."""
+        if self.fd is not None:
+            if _same_file(self.fd, self.path):
+                self.path.unlink(missing_ok=True)
+            os.close(self.fd)
+            self.fd = None
 
     def __enter__(self) -> RunLock:
         return self.acquire()
@@ -80,28 +95,43 @@ class RunLock:
         self.release()
 
 
-def held_elsewhere(run_path: Path) -> str:
-    """Who holds the run's lock ("" when nobody does): the check of processes other than 0
-    under torchrun, which must not take it themselves."""
-    import fcntl
+def _open_regular(path: Path) -> int:
+    """A descriptor of the lock file (created if absent), never through a link, refused
+    unless it is a regular file."""
+    import stat
 
-    path = run_path / ".lock"
-    if not path.exists():
-        return ""
-    with path.open("a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return _holder(handle)
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    return ""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RunError(f"{path} is a symbolic link: a run's lock file must be a file of "
+                           f"its own (ibench does not write through a link); remove it") from None
+        if exc.errno == errno.EISDIR:
+            raise RunError(f"{path} is a folder, not the run's lock file; remove it") from None
+        raise RunError(f"cannot open the run's lock file {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise RunError(f"{path} is not a regular file (the run's lock file must be one); "
+                       f"remove it")
+    return fd
 
 
-def _holder(handle: IO[str]) -> str:
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether the open file is (still) the file at the path."""
+    try:
+        here = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    mine = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _holder(fd: int) -> str:
     """'process PID on HOST since T (COMMAND)' from the lock file, as far as it is readable."""
     try:
-        handle.seek(0)
-        info = json.loads(handle.read() or "{}")
+        os.lseek(fd, 0, os.SEEK_SET)
+        info = json.loads(os.read(fd, 1 << 16).decode("utf-8") or "{}")
     except (OSError, ValueError):
         info = {}
     if not isinstance(info, dict) or "pid" not in info:

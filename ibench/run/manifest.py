@@ -221,11 +221,9 @@ def open_or_create_run(run: RunDir, spec: RunSpec, settings: dict[str, Any],
         manifest = Manifest.read(run.manifest, resuming=True)
         diff = spec.differences(manifest.settings)
         if diff:
-            raise RunError(
-                f"run {run.path} was made with other settings and cannot be resumed:\n  "
-                + "\n  ".join(diff)
-                + "\nUse another --run-name for a new run."
-            )
+            raise RunError(f"run {run.path} was made with other settings and cannot be resumed:",
+                           *(f"  {line}" for line in diff),
+                           "Use another --run-name for a new run.")
         manifest.sessions.append(session)
         manifest.status = "running"
         manifest.packages = package_versions()

@@ -99,3 +99,18 @@ def restore_signals(previous: Any) -> None:
     if previous is not None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def discard_run(run: RunDir) -> None:
+    """Remove a run folder this session made and did not keep (the model never loaded, or no
+    task ran): what ibench writes there, then the folder if nothing else is in it."""
+    import shutil
+
+    for name in ("manifest.json", "metrics.json", "leaderboard.md", ".reserve", ".lock"):
+        (run.path / name).unlink(missing_ok=True)
+    for name in ("predictions", "references", "scores", "submissions"):
+        shutil.rmtree(run.path / name, ignore_errors=True)
+    try:
+        run.path.rmdir()
+    except OSError:  # something else is in it: leave it
+        pass

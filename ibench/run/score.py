@@ -173,17 +173,24 @@ def write_submission(run: RunDir, task_id: str, template: str | None,
 
 
 def score_run(run: RunDir, tasks: dict[str, tuple[str, str | None, dict[str, Any]]],
-              n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict[str, Any]:
+              n_resamples: int = N_RESAMPLES, seed: int = 0,
+              skipped: dict[str, tuple[str, str]] | None = None,
+              order: list[str] | None = None) -> dict[str, Any]:
     """Score every task of a run ({task: (metric, headline template, metric options)}) and
-    write metrics.json."""
-    metrics = {
-        "bootstrap": {"resamples": n_resamples, "seed": seed, "confidence": 0.95},
-        "tasks": {},
-    }
-    for task_id, (metric, headline, options) in tasks.items():
-        if not run.references(task_id).exists():
-            continue
-        metrics["tasks"][task_id] = summarise_task(run, task_id, metric, headline,
-                                                   n_resamples, seed, options)
+    write metrics.json; a task skipped whole ({task: (metric, why)}) gets an entry saying so,
+    so that no asked task vanishes from the results. Entries follow `order` (the tasks as
+    asked), else scored then skipped."""
+    skipped = skipped or {}
+    entries: dict[str, Any] = {}
+    for task_id in order or [*tasks, *skipped]:
+        if task_id in skipped:
+            metric, reason = skipped[task_id]
+            entries[task_id] = {"metric": metric, "status": "skipped", "reason": reason}
+        elif task_id in tasks and run.references(task_id).exists():
+            metric, headline, options = tasks[task_id]
+            entries[task_id] = summarise_task(run, task_id, metric, headline, n_resamples, seed,
+                                              options)
+    metrics = {"bootstrap": {"resamples": n_resamples, "seed": seed, "confidence": 0.95},
+               "tasks": entries}
     write_json(run.metrics, metrics)
     return metrics

@@ -67,13 +67,37 @@ def test_an_annotation_file_with_no_samples_is_not_found(capsys, tmp_path, monke
     assert "no samples in" in errors["gqa"] and "missing column" in errors["ivqa"]
 
 
-def test_eval_that_scores_nothing_fails_in_one_line(capsys, tmp_path, ibench_cache):
+def test_a_wrong_data_root_fails_before_the_model_loads_and_claims_no_name(
+        capsys, tmp_path, sample_pack, ibench_cache, monkeypatch):
+    import time
+
+    import ibench.models as models
+
+    loads: list[str] = []
+    real = models.load_model
+    monkeypatch.setattr(models, "load_model", lambda name, **kw: loads.append(name) or real(
+        name, **kw))
+    output = tmp_path / "out"
+    began = time.monotonic()
     code, out, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "gqa,vsr",
-                             "--data-root", str(tmp_path / "empty"), "--output",
-                             str(tmp_path / "out"))
-    assert code == 1
-    assert "error: no task was scored (2 asked, 2 skipped for their data)" in err
-    assert "Traceback" not in out + err
+                             "--data-root", str(tmp_path / "nonexistent"), "--output",
+                             str(output))
+    assert code == 1 and time.monotonic() - began < 10 and loads == []
+    assert err.startswith("error: --data-root ") and "no such folder" in err
+    assert err.count("\n") == 1 and "Traceback" not in out + err
+    assert list(output.iterdir()) == []  # no run folder
+    (tmp_path / "empty").mkdir()  # a folder, but no asked task's files in it
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "gqa,vsr",
+                           "--data-root", str(tmp_path / "empty"), "--output", str(output))
+    assert code == 1 and loads == [] and list(output.iterdir()) == []
+    lines = err.splitlines()
+    assert lines[0] == f"error: none of the 2 tasks asked has its data under {tmp_path / 'empty'}:"
+    assert lines[1].startswith("  gqa: missing ") and lines[2].startswith("  vsr: missing ")
+    # the corrected command runs under the same (default) run name
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny-t5", "--tasks", "gqa,vsr",
+                           "--data-root", str(sample_pack), "--output", str(output))
+    assert code == 0, err
+    assert loads == ["tiny-t5"] and [p.name for p in output.iterdir()] == ["tiny-t5_gqa+vsr_eval"]
 
 
 def test_eval_skips_a_task_whose_file_has_no_samples(capsys, tmp_path, ibench_cache):
@@ -86,3 +110,4 @@ def test_eval_skips_a_task_whose_file_has_no_samples(capsys, tmp_path, ibench_ca
                              str(tmp_path / "out"))
     assert code == 1 and f"gqa: no samples in {path}" in (out + err).replace("\n", "")
     assert "no task was scored" in err
+    assert list((tmp_path / "out").iterdir()) == []  # a run that scored nothing is not kept

@@ -233,11 +233,13 @@ def test_compare_takes_the_leaderboards_formats_and_fits_80_columns(capsys, samp
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
     code, out, _ = run_cli(capsys, "compare", a, b, "--format", "csv")
     rows = list(csv.reader(io.StringIO(out)))
-    assert code == 0 and rows[0][:3] == ["task", "metric", "templates A/B"] and len(rows) == 5
+    assert code == 0 and rows[0][:4] == ["task", "metric", "template_a", "template_b"]
+    assert len(rows) == 5 and [r[2] for r in rows[1:]] == ["vqa-01", "vqa-02", "true_false-01",
+                                                          "true_false-02"]
     code, out, _ = run_cli(capsys, "compare", a, b, "--format", "md")
-    assert out.startswith("| task | metric |") and out.count("\n| gqa |") == 2
+    assert out.startswith("| task | A | B | B - A |") and out.count("\n| gqa (vqa-0") == 2
     code, out, _ = run_cli(capsys, "compare", a, b, "--format", "latex")
-    assert "\\begin{tabular}" in out and "templates A/B" in out
+    assert "\\begin{tabular}" in out and "gqa (vqa-01)" in out
     assert json.loads(run_cli(capsys, "compare", a, b, "--format", "json")[1])["rows"]
     buffer = _narrow(monkeypatch)
     code, _, _ = run_cli(capsys, "compare", a, b)
@@ -285,7 +287,8 @@ def test_a_held_in_run_shows_the_held_in_and_fine_tuned_tables(capsys, sample_pa
                              "--data-root", str(sample_pack), "--output", str(tmp_path),
                              "--run-name", "held-in", "--limit", "2")
     assert code == 0, err
-    assert "94.1" in out and "79.5" in out  # Table 2's held-in average, Table 3's rows
+    assert "94.1" in out and "72.8" in out  # Table 2's held-in average, Table 3's rows
+    assert "79.5" not in out  # eval shows the run's columns (Table 3's scienceqa_img is not)
     board = (tmp_path / "held-in" / "leaderboard.md").read_text()
     assert "## Held-in datasets" in board and "| InstructBLIP (FlanT5XL) (Table 2) |" in board
     assert "## Fine-tuned evaluation" in board and "(fine-tuned, as summarised)" in board

@@ -98,7 +98,7 @@ def test_compare_prints_hostile_settings_and_warnings_as_text(capsys, hostile_ru
     code, out, err = run_cli(capsys, "compare", a, b)
     assert code == 0, err
     _no_escapes(out + err)
-    assert "[bold]B[link=https://evil.example]" in "".join(out.split())
+    assert "[bold]B[link=https://evil.example]" in "".join((out + err).split())
     for fmt in ("md", "latex"):
         code, text, _ = run_cli(capsys, "compare", a, b, "--format", fmt)
         _no_escapes(text)

@@ -140,12 +140,13 @@ def test_settings_come_from_the_file_transformers_reads(tmp_path, video_model):
         frame_image_processor(tmp_path)
 
 
-def test_a_checkpoint_without_its_video_processor_is_one_line(capsys, tmp_path, video_model):
+def test_a_checkpoint_without_its_video_processor_is_one_line(capsys, sample_pack, tmp_path,
+                                                              video_model):
     copy = tmp_path / "ckpt"
     shutil.copytree(_MEMO["path"], copy)
     (copy / "processor_config.json").unlink()
     code, out, err = run_cli(capsys, "eval", "--model", str(copy), "--tasks", "msvd_qa",
-                             "--data-root", str(tmp_path), "--output", str(tmp_path / "runs"))
+                             "--data-root", str(sample_pack), "--output", str(tmp_path / "runs"))
     assert code == 1
     assert err.startswith("error: ") and "without a video processor config" in err
     assert "Traceback" not in out + err and len(err.strip().splitlines()) == 1

@@ -362,15 +362,15 @@ def _checkpoint(root: Path, config: dict, weights: bool = True) -> Path:
     ({"model_type": "bert"}, "model_type 'bert' has no image-text-to-text class"),
     ({"model_type": "pix2struct"}, "pix2struct is an encoder-decoder model"),
 ])
-def test_a_model_ibench_cannot_drive_is_one_line(capsys, tmp_path, config, says):
+def test_a_model_ibench_cannot_drive_is_one_line(capsys, sample_pack, tmp_path, config, says):
     path = _checkpoint(tmp_path / "m", config)
     code, out, err = run_cli(capsys, "eval", "--model", str(path), "--tasks", "gqa",
-                             "--data-root", str(tmp_path), "--output", str(tmp_path / "runs"))
+                             "--data-root", str(sample_pack), "--output", str(tmp_path / "runs"))
     assert code == 1 and says in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
 
 
-def test_a_processor_ibench_cannot_build_is_one_line(capsys, vlms, tmp_path):
+def test_a_processor_ibench_cannot_build_is_one_line(capsys, sample_pack, vlms, tmp_path):
     from ibench.models.tiny.checkpoints import ensure_tiny
 
     path = tmp_path / "no-tokenizer"
@@ -379,6 +379,6 @@ def test_a_processor_ibench_cannot_build_is_one_line(capsys, vlms, tmp_path):
         if not item.name.startswith("tokenizer"):
             (path / item.name).write_bytes(item.read_bytes())
     code, _, err = run_cli(capsys, "eval", "--model", str(path), "--tasks", "gqa",
-                           "--data-root", str(tmp_path), "--output", str(tmp_path / "runs"))
+                           "--data-root", str(sample_pack), "--output", str(tmp_path / "runs"))
     assert code == 1 and "cannot build the processor" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1

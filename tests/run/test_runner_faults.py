@@ -162,8 +162,8 @@ def test_strict_stops_at_missing_data(pack, tmp_path):
     from ibench.run.execute import StrictStop
 
     (pack / load_tasks()["gqa"].data.files["questions"]).unlink()
-    with pytest.raises(StrictStop, match="gqa: data missing"):
-        evaluate(_options(pack, tmp_path, ["gqa"], strict=True), EvalHooks(),
+    with pytest.raises(StrictStop, match="gqa: data missing"):  # vsr's data is there
+        evaluate(_options(pack, tmp_path, ["gqa", "vsr"], strict=True), EvalHooks(),
                  lambda *a, **k: StubModel())
     assert not RunDir(tmp_path / "results" / "r").predictions("gqa").exists()
 

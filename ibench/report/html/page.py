@@ -33,6 +33,7 @@ class RunSection:
     robustness_svg: Markup | None
     failures: list[tables.FailureGroup]
     failure_counts: list[tuple[str, dict[str, int]]]
+    skipped: list[tuple[str, str]]  # tasks asked but not run (their data), with the reason
 
 
 @dataclass
@@ -61,9 +62,11 @@ def build_report(path_a: Path, path_b: Path | None = None, samples: int = DEFAUL
     runs = [open_report_run(path_a, "A" if path_b else "")]
     if path_b is not None:
         runs.append(open_report_run(path_b, "B"))
-    task_ids = [t for t in runs[0].tasks if all(t in r.tasks for r in runs)]
-    task_ids += [t for r in runs for t in r.tasks if t not in task_ids]
-    lines: list[dict[str, TaskLines]] = [{t: task_lines(r, t) for t in r.tasks} for r in runs]
+    ran = [{t for t, e in r.tasks.items() if e.get("status") != "skipped"} for r in runs]
+    task_ids = [t for t in runs[0].tasks if all(t in r for r in ran)]
+    task_ids += [t for r in ran for t in sorted(r) if t not in task_ids]
+    lines: list[dict[str, TaskLines]] = [{t: task_lines(r, t) for t in tasks}
+                                         for r, tasks in zip(runs, ran, strict=True)]
     galleries = []
     for task in task_ids:
         members = [(r, part[task]) for r, part in zip(runs, lines, strict=True) if task in part]
@@ -93,7 +96,9 @@ def _run_section(run: ReportRun, lines: dict[str, TaskLines]) -> RunSection:
     return RunSection(
         run=run, manifest=manifest, manifest_details=details, spreads=spreads,
         robustness_svg=Markup(plots.robustness_plot(spreads)) if spreads else None,
-        failures=tables.failures(run, lines), failure_counts=counts)
+        failures=tables.failures(run, lines), failure_counts=counts,
+        skipped=[(t, str(e.get("reason") or "")) for t, e in run.tasks.items()
+                 if e.get("status") == "skipped"])
 
 
 def _environment() -> Any:
