@@ -26,7 +26,7 @@ from ibench.protocol.suite import load_tasks, select_tasks
 from ibench.report.compare import Comparison, compare_runs
 from ibench.report.leaderboard import Board, boards_for
 from ibench.report.render import render_board
-from ibench.run.folder import RunDir, load_references, read_json
+from ibench.run.folder import RunDir, RunError, load_references, read_json
 from ibench.run.hooks import EvalHooks, TaskOutcome
 from ibench.run.predictions import load_predictions
 from ibench.run.schema import Manifest, TaskMetrics, open_run, read_metrics
@@ -269,12 +269,44 @@ def write_leaderboard(folder: RunDir) -> None:
 def _report_after_eval(run: Run) -> None:
     """report.html after an evaluation; a report problem never fails a finished run (it
     becomes a warning)."""
-    from ibench.run.folder import RunError
-
     try:
         run.report_file = report(run.path)
     except (RunError, OSError) as exc:
         run.warnings.append(f"no report.html: {exc}")
+
+
+def find_runs(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
+    """The run folders among `paths`, a folder of runs standing for the runs in it (how
+    `results/` holds them), and a note for each thing skipped (a folder that is no run, a
+    stray file). A path that does not exist, or paths that hold no run at all, are an error."""
+    runs: list[Path] = []
+    skipped: list[str] = []
+    for given in map(Path, paths):
+        if _is_run(given):
+            runs.append(given)
+            continue
+        if not given.exists() and not given.is_symlink():
+            raise RunError(f"{given}: no such run folder")
+        children = sorted(given.iterdir()) if given.is_dir() and not given.is_symlink() else []
+        inside = [child for child in children if _is_run(child)]
+        runs += inside
+        if not inside:
+            skipped.append(_not_a_run(given))
+        else:
+            skipped += [_not_a_run(child) for child in children if child not in inside]
+    if paths and not runs:
+        raise RunError(f"no ibench run in {', '.join(map(str, paths))} (a run folder holds "
+                       f"manifest.json)")
+    return runs, skipped
+
+
+def _not_a_run(path: Path) -> str:
+    what = "a file" if path.is_file() else "a link" if path.is_symlink() else "no manifest.json"
+    return f"skipped {path}: not an ibench run ({what})"
+
+
+def _is_run(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and (path / "manifest.json").is_file()
 
 
 def leaderboard(runs: str | Path | Sequence[str | Path] = (), table: str = "held-out",
@@ -285,8 +317,9 @@ def leaderboard(runs: str | Path | Sequence[str | Path] = (), table: str = "held
 
         >>> ibench.leaderboard(["results/run_a", "results/run_b"])  # doctest: +SKIP
     """
-    paths = [Path(runs)] if isinstance(runs, (str, Path)) else [Path(r) for r in runs]
+    paths, skipped = find_runs([runs] if isinstance(runs, (str, Path)) else list(runs))
     [board] = boards_for(paths, table, include_reference=include_reference)
+    board.notes += skipped
     return board_frame(board)
 
 

@@ -88,25 +88,14 @@ def data_check(data_root: Path, task_names: str | None, split: str, full: bool,
 
 
 def _print_hub_routes(tasks: list, checks: list, data_root: Path) -> None:
-    """Per task with a hub mirror: the copy in use (repo, revision, rows), or what to run."""
-    from ibench.run.manifest import data_source
+    """Per task with a hub mirror: the copy in use, or the command that fetches it."""
+    from ibench.data.check import hub_route
 
     out = console()
     for task, check in zip(tasks, checks, strict=True):
-        if task.hub is None:
-            continue
-        if check.variant == "hub":
-            source = data_source(task, data_root)
-            out.print(f"{task.id}: hub copy {source.get('repo')} at revision "
-                      f"{source.get('revision') or 'unknown'} ({check.n_samples} rows, "
-                      f"{source.get('found_in')})", markup=False, highlight=False)
-        elif not check.usable:
-            repo = task.hub["repos"][0]
-            beside = [task.data.files[role] for role in task.hub.get("data_files", [])]
-            also = f", with {', '.join(beside)} under the data root" if beside else ""
-            out.print(f"{task.id}: or its hub mirror: hf download {repo} --repo-type dataset "
-                      f"--local-dir {data_root / 'hub' / repo}{also}", markup=False,
-                      highlight=False)
+        line = hub_route(task, check, data_root)
+        if line is not None:
+            out.print(line)
 
 
 def _print_checks(checks: list, data_root: Path) -> None:

@@ -21,13 +21,19 @@ from ibench.safetext import terminal, visible
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               default="table", show_default=True)
 @click.option("--no-reference", is_flag=True, help="Leave out the paper's published rows.")
-@click.option("--table", "which", type=click.Choice(list(paper_tables())),
+@click.option("--table", "which", type=click.Choice([*paper_tables(), "others"]),
               default="held-out", show_default=True,
-              help="Table 1 (held-out), the held-in datasets beside Table 2's average, or "
-                   "Table 3's fine-tuned rows.")
+              help="Table 1 (held-out), the held-in datasets beside Table 2's average, "
+                   "Table 3's fine-tuned rows, or the runs' tasks outside them (others).")
 def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool, which: str) -> None:
-    """Runs beside the paper's Table 1 (held-out datasets in the paper's order, and average)."""
-    [board] = boards_for(list(runs), which, include_reference=not no_reference)
+    """Runs beside the paper's Table 1 (held-out datasets in the paper's order, and average).
+    RUNS are run folders, or folders of runs (`ibench leaderboard results`)."""
+    from ibench.api import find_runs
+
+    paths, skipped = find_runs(list(runs))
+    for note in skipped:
+        click.echo(f"note: {visible(note)}", err=True)
+    [board] = boards_for(paths, which, include_reference=not no_reference)
     if fmt != "table":
         _write_data(render_board(board, fmt))
         return

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from ibench.data.candidates import answer_vocabulary, coverage
 from ibench.data.data_error import DataError
 from ibench.data.readers import read_samples
-from ibench.data.source import Source, open_source, variants
+from ibench.data.source import Source, data_source, open_source, variants
 from ibench.media import MediaError, frame_indices, load_embedded_image, load_frames, load_image
 from ibench.protocol.taskspec import TaskSpec
 
@@ -217,3 +217,22 @@ def vocabulary_coverage(task: TaskSpec, root: Path, candidates_file: Path | None
         if s.failure is None
     ]
     return coverage(vocabulary.answers, answers)
+
+
+def hub_route(task: TaskSpec, check: TaskCheck, root: Path) -> str | None:
+    """For a task with a hub mirror: the copy in use (repo, revision, rows, where), or, when
+    the task's data is not usable, the command that fetches the split's mirror (None for a task
+    without a mirror, or one read from the publisher's files)."""
+    if task.hub is None:
+        return None
+    if check.usable and check.variant == "hub":
+        source = data_source(task, root)
+        return (f"{task.id}: hub copy {source.get('repo')} at revision "
+                f"{source.get('revision') or 'unknown (a copy without download metadata)'} "
+                f"({check.n_samples} rows, {source.get('found_in')})")
+    if check.usable:
+        return None
+    beside = [task.data.files[role] for role in task.hub.get("data_files", [])]
+    also = f" (and {', '.join(beside)} under the data root)" if beside else ""
+    return (f"{task.id}: or its hub mirror, the split only: ibench data download {task.id} "
+            f"--data-root {root}{also}")

@@ -134,14 +134,20 @@ def hub_source(task: TaskSpec, root: Path, candidates_file: Path | None = None
 def open_source(task: TaskSpec, root: Path, candidates_file: Path | None = None) -> Source:
     """The first layout of a task's data that is complete on disk.
 
-    When none is, the closest one (fewest required files missing; the primary on a tie), so
-    errors name exactly the files still missing.
+    When none is, the closest one (fewest required files missing; then the one with most of
+    its files already there, where the user is heading; then the primary), so errors name
+    exactly the files still missing.
     """
     found = variants(task, root, candidates_file)
     for source in found:
         if source.complete():
             return source
-    return min(found, key=lambda s: sum(not p.is_file() for p in s.required_paths().values()))
+
+    def distance(source: Source) -> tuple[int, int]:
+        present = [p.is_file() for p in source.required_paths().values()]
+        return present.count(False), -present.count(True)
+
+    return min(found, key=distance)
 
 
 def alternative_sources(
@@ -287,3 +293,35 @@ def read_csv(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[
                 yield index, row
         except (csv.Error, UnicodeDecodeError) as exc:
             raise DataError(path, f"cannot parse: {exc}") from exc
+
+
+def hub_revision_problem(task: TaskSpec, root: Path, accepted: str | None) -> str:
+    """Why a task's hub mirror may not be used ("" when it may): its revision is known and is
+    not the pinned one, and the `accepted` revision (--hub-revision) is not it either. A copy
+    made by hand (revision unknown) is used, and recorded as unknown."""
+    source = data_source(task, root)
+    revision, pinned = source.get("revision"), source.get("pinned")
+    if source.get("layout") != "hub" or not revision or not pinned or revision == pinned:
+        return ""
+    if accepted == revision:
+        return ""
+    return (f"{task.id}: the hub mirror {source['repo']} at {source['root']} is revision "
+            f"{revision}, not the pinned {pinned}: pass --hub-revision {revision} to use it")
+
+
+def data_source(task: TaskSpec, root: Path) -> dict[str, Any]:
+    """Which layout of a task's data the run reads, and for a hub mirror its repo, revision
+    (None: unknown, a copy made by hand), the pinned one, and where it was found."""
+    try:
+        source = open_source(task, root)
+    except DataError as exc:
+        return {"layout": None, "error": str(exc)}
+    out: dict[str, Any] = {"layout": source.variant, "format": source.format}
+    names = {"hub_repo": "repo", "hub_revision": "revision", "hub_pinned": "pinned",
+             "hub_layout": "found_in"}
+    for key, name in names.items():
+        if key in source.options:
+            out[name] = source.options[key]
+    if source.variant == "hub":
+        out["root"] = str(source.root)
+    return out

@@ -16,6 +16,8 @@ from ibench.errors import IbenchError
 from ibench.protocol.yamlfile import read_catalog, read_yaml
 from ibench.resources import included, resource_dir
 
+# Where a shipped template comes from. A user's own template file (--include-path) may name any
+# source of its own, except "paper": only the paper's published templates are the paper's.
 SOURCES = ("paper", "ibench", "dataset")
 
 
@@ -95,7 +97,7 @@ def render(template: Template, fields: dict[str, Any]) -> str:
     return template.text.format(**{name: fields[name] for name in template.placeholders})
 
 
-def parse_family(raw: Any, path: Path) -> TemplateFamily:
+def parse_family(raw: Any, path: Path, shipped: bool = True) -> TemplateFamily:
     """Validate one family file and build its TemplateFamily."""
     if not isinstance(raw, dict):
         raise TemplateError(f"{path}: must be a YAML mapping at the top level")
@@ -116,7 +118,7 @@ def parse_family(raw: Any, path: Path) -> TemplateFamily:
         raise TemplateError(f"{path}: field 'templates': must be a non-empty list")
     templates: list[Template] = []
     for i, item in enumerate(items):
-        templates.append(_parse_template(item, i, path, raw["family"], fields))
+        templates.append(_parse_template(item, i, path, raw["family"], fields, shipped))
     seen: dict[str, int] = {}
     for i, template in enumerate(templates):
         if template.id in seen:
@@ -133,14 +135,20 @@ def parse_family(raw: Any, path: Path) -> TemplateFamily:
     )
 
 
-def _parse_template(item: Any, i: int, path: Path, family: str, fields: list[str]) -> Template:
+def _parse_template(item: Any, i: int, path: Path, family: str, fields: list[str],
+                    shipped: bool = True) -> Template:
     where = f"{path}: field 'templates[{i}]"
     if not isinstance(item, dict) or set(item) != {"id", "text", "source"}:
         raise TemplateError(f"{where}': must have exactly id, text and source")
     if not str(item["id"]).startswith(f"{family}-"):
         raise TemplateError(f"{where}.id': must start with '{family}-', got {item['id']!r}")
-    if item["source"] not in SOURCES:
+    source = item["source"]
+    if shipped and source not in SOURCES:
         raise TemplateError(f"{where}.source': must be one of {', '.join(SOURCES)}")
+    if not shipped and (not isinstance(source, str) or not source.strip() or source == "paper"):
+        raise TemplateError(f"{where}.source': name where the template comes from (any name "
+                            f"but 'paper', which marks the paper's own templates), got "
+                            f"{source!r}")
     if not isinstance(item["text"], str) or not item["text"].strip():
         raise TemplateError(f"{where}.text': must be a non-empty string")
     try:
@@ -160,6 +168,11 @@ def _parse_template(item: Any, i: int, path: Path, family: str, fields: list[str
     return Template(id=str(item["id"]), text=item["text"], source=item["source"])
 
 
+def load_user_family_file(path: Path) -> TemplateFamily:
+    """Read and validate a user's own family file (an --include-path folder's)."""
+    return parse_family(read_yaml(path, TemplateError), path, shipped=False)
+
+
 def load_family_file(path: Path) -> TemplateFamily:
     """Read and validate one template family file."""
     return parse_family(read_yaml(path, TemplateError), path)
@@ -171,7 +184,7 @@ def load_families(folder: Path | None = None) -> dict[str, TemplateFamily]:
     if folder is not None:
         return read_catalog([folder], load_family_file, "template families", "family",
                             TemplateError)
-    return read_catalog(included("templates"), load_family_file, "template families",
+    return read_catalog(included("templates"), load_user_family_file, "template families",
                         "family", TemplateError, dict(_shipped_families()))
 
 

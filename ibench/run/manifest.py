@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ibench.data import DataError
-from ibench.data.source import open_source
+from ibench.data.source import data_source, open_source
 from ibench.protocol.prompts import task_family
 from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import TemplateFamily
@@ -103,38 +103,6 @@ def data_fingerprint(task: TaskSpec, root: Path, edge: int = 1 << 20) -> dict[st
                 handle.seek(max(edge, size - edge))
                 digest.update(handle.read(edge))
         out[prefix + role] = f"{size}:{digest.hexdigest()[:16]}"
-    return out
-
-
-def hub_revision_problem(task: TaskSpec, root: Path, accepted: str | None) -> str:
-    """Why a task's hub mirror may not be used ("" when it may): its revision is known and is
-    not the pinned one, and the `accepted` revision (--hub-revision) is not it either. A copy
-    made by hand (revision unknown) is used, and recorded as unknown."""
-    source = data_source(task, root)
-    revision, pinned = source.get("revision"), source.get("pinned")
-    if source.get("layout") != "hub" or not revision or not pinned or revision == pinned:
-        return ""
-    if accepted == revision:
-        return ""
-    return (f"{task.id}: the hub mirror {source['repo']} at {source['root']} is revision "
-            f"{revision}, not the pinned {pinned}: pass --hub-revision {revision} to use it")
-
-
-def data_source(task: TaskSpec, root: Path) -> dict[str, Any]:
-    """Which layout of a task's data the run reads, and for a hub mirror its repo, revision
-    (None: unknown, a copy made by hand), the pinned one, and where it was found."""
-    try:
-        source = open_source(task, root)
-    except DataError as exc:
-        return {"layout": None, "error": str(exc)}
-    out: dict[str, Any] = {"layout": source.variant, "format": source.format}
-    names = {"hub_repo": "repo", "hub_revision": "revision", "hub_pinned": "pinned",
-             "hub_layout": "found_in"}
-    for key, name in names.items():
-        if key in source.options:
-            out[name] = source.options[key]
-    if source.variant == "hub":
-        out["root"] = str(source.root)
     return out
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ibench.data import DataError, missing_files, read_samples
-from ibench.data.source import open_source
+from ibench.data.source import hub_revision_problem, open_source
 from ibench.models.base import Model
 from ibench.protocol.prompts import select_templates
 from ibench.protocol.taskspec import TaskSpec
@@ -22,7 +22,6 @@ from ibench.records import Request, Sample
 from ibench.run.execute import StrictStop, TaskRunner
 from ibench.run.folder import RunDir, RunError, append_lines, repair_torn_tail
 from ibench.run.hooks import EvalHooks, TaskOutcome
-from ibench.run.manifest import hub_revision_problem
 from ibench.run.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_line, plan_items
 from ibench.run.predictions import RETRYABLE, compact_predictions, load_predictions
 from ibench.run.settings import EvalRequest, Runtime

@@ -108,7 +108,7 @@ def test_hub_cache_mirror_under_the_new_org(sample_pack, tmp_path, monkeypatch):
     path = _write_parquet(base / "snapshots" / COMMIT, _mirror_rows(sample_pack))
     (base / "refs").mkdir(parents=True)
     (base / "refs/main").write_text(COMMIT)
-    from ibench.run.manifest import data_source
+    from ibench.data.source import data_source
 
     samples = list(read_samples(load_tasks()["vizwiz"], tmp_path / "empty-root"))
     assert len(samples) == 4 and samples[0].media == path
@@ -250,7 +250,8 @@ def test_data_check_shows_the_hub_copy_or_what_to_run(capsys, sample_pack, tmp_p
     code, out, _ = run_cli(capsys, "data", "check", "--data-root", str(tmp_path / "none"),
                            "--tasks", "vizwiz")
     said = " ".join(out.split())
-    assert code == 1 and "vizwiz: or its hub mirror: hf download lmms-lab/VizWiz-VQA" in said
+    assert code == 1 and ("vizwiz: or its hub mirror, the split only: ibench data download "
+                          f"vizwiz --data-root {tmp_path / 'none'}") in said
     _local_dir(tmp_path / "mirror", _mirror_rows(sample_pack))
     code, out, _ = run_cli(capsys, "data", "check", "--data-root", str(tmp_path / "mirror"),
                            "--tasks", "vizwiz")

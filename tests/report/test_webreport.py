@@ -260,3 +260,46 @@ def test_reports_in_headless_chromium(runs, tmp_path):
                        for c in gqa.locator(".card:visible").all())
         finally:
             browser.close()
+
+
+def test_the_two_run_page_reads_well_at_1400_px(runs):
+    """Issue 25: the two-run leaderboard fits, the plot's legend covers no bar, pictures are
+    shown large enough to see, rank cards give their candidates' scores, and a VSR card shows
+    its label, not the dataset's validator bookkeeping."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(runs["compare"].resolve().as_uri(), wait_until="load")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+            board = page.locator("#leaderboard table.board")
+            box, main = board.bounding_box(), page.locator("main").bounding_box()
+            assert box["x"] + box["width"] <= main["x"] + main["width"]
+            widths = page.evaluate("Array.from(document.querySelectorAll('.gallery img'), "
+                                   "i => i.getBoundingClientRect().width)")
+            assert widths and min(widths) >= 100  # pictures and video frames, not stamps
+            vsr = page.locator(".gallery", has=page.locator("h3", has_text="vsr")).first
+            text = vsr.inner_text()
+            assert "validator" not in text and "label" in text
+            assert vsr.locator("ol.ranked li").count() >= 2  # yes/no/true/false, scored
+            assert "yes" in vsr.locator("ol.ranked").first.inner_text()
+        finally:
+            browser.close()
+
+
+def test_the_difference_plot_puts_its_legend_below_the_axes():
+    from ibench.report.html.plots import difference_plot
+    from ibench.report.html.tables import Difference
+
+    diffs = [Difference(f"run{i}", "InstructBLIP (FlanT5XL)", True, ["gqa", "vsr"],
+                        [1.0, -2.0], [0.0, -3.0], [2.0, -1.0]) for i in range(2)]
+    svg = difference_plot(diffs)
+    legend = re.search(r'<g id="legend_1">(.*?)</g>\s*</g>', svg, re.S).group(1)
+    axes = re.search(r'<g id="patch_1">.*?<path d="M (\S+) (\S+)', svg, re.S)
+    legend_top = min(float(y) for y in re.findall(r"M \S+ (\S+)", legend))
+    figure_height = float(re.search(r'height="([\d.]+)pt"', svg).group(1))
+    # SVG y grows downwards: the legend starts below the lowest tick label of the axes
+    ticks = [float(y) for y in re.findall(r'<use xlink:href="#\w+" x="\S+" y="(\S+)"', svg)]
+    assert axes is not None and legend_top > max(ticks) and legend_top < figure_height

@@ -46,7 +46,10 @@ def _task_file(folder: Path) -> None:
     (folder / "tasks" / "visdial4.yaml").write_text(text, encoding="utf-8")
 
 
-def test_mrr_num_options_from_a_task_file(capsys, tmp_path, ibench_cache):
+def test_mrr_num_options_from_a_task_file(capsys, tmp_path, ibench_cache, monkeypatch):
+    import ibench.resources
+
+    monkeypatch.setattr(ibench.resources, "_INCLUDED", [])  # this test's folder, then none
     _dataset(tmp_path / "data")
     _task_file(tmp_path / "mine")
     code, _, err = run_cli(capsys, "--include-path", str(tmp_path / "mine"), "eval", "--model",

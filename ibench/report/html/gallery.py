@@ -13,6 +13,10 @@ from ibench.report.html.thumbs import Media, task_media
 
 MAX_FAILURE_CARDS = 50  # per task: failures shown as cards (the failures table lists more)
 MAX_TEXT = 2000  # characters of a prompt, prediction or reference shown
+TOP_CANDIDATES = 5  # a rank card's best candidates shown with their scores
+# The reference fields a card shows: what the metrics read (not a reader's bookkeeping, such as
+# VSR's validator ids or the cluster a sample is resampled with).
+SHOWN_REFERENCES = ("answer", "answers", "captions", "label", "answer_index")
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Answer:
     status: str
     reason: str | None
     frames: list[int] | None = None
+    candidates: list[tuple[str, float]] = field(default_factory=list)  # the best, ranked
 
 
 @dataclass
@@ -75,16 +80,23 @@ def _text(value: Any) -> str:
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + f"… ({len(text)} characters)"
 
 
-def _references(refs: dict[str, Any]) -> list[tuple[str, str]]:
+def _references(refs: dict[str, Any], candidates: tuple[str, ...] | None = None
+                ) -> list[tuple[str, str]]:
     out = []
     for key, value in refs.items():
+        if key not in SHOWN_REFERENCES:
+            continue
+        if key == "answer_index" and candidates and isinstance(value, int) and (
+                0 <= value < len(candidates)):
+            value = f"{value}: {candidates[value]}"
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = " | ".join(value)
         out.append((str(key), _text(value)))
     return out
 
 
-def _answer(label: str, lines: TaskLines, sid: str) -> Answer | None:
+def _answer(label: str, lines: TaskLines, sid: str,
+            candidates: tuple[str, ...] | None = None) -> Answer | None:
     line = lines.predictions.get(sid)
     if line is None:
         return None
@@ -93,7 +105,24 @@ def _answer(label: str, lines: TaskLines, sid: str) -> Answer | None:
         run=label, template=str(line.get("template_id", "")),
         prediction=_text(line.get("prediction", "")), score=lines.scores.get(sid),
         status=str(line.get("status")), reason=None if line.get("reason") is None else
-        _text(line["reason"]), frames=frames if isinstance(frames, list) else None)
+        _text(line["reason"]), frames=frames if isinstance(frames, list) else None,
+        candidates=_best_candidates(line, candidates))
+
+
+def _best_candidates(line: dict[str, Any], candidates: tuple[str, ...] | None
+                     ) -> list[tuple[str, float]]:
+    """A rank line's best candidates with their scores: its `top` (a vocabulary's ten best),
+    or its `scores` named by the sample's candidates (the option number when they are not
+    at hand)."""
+    top = line.get("top")
+    if isinstance(top, list):
+        return [(_text(c), float(s)) for c, s in top[:TOP_CANDIDATES]]
+    scores = line.get("scores")
+    if not isinstance(scores, list) or not scores:
+        return []
+    names = candidates if candidates and len(candidates) == len(scores) else None
+    order = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))[:TOP_CANDIDATES]
+    return [(_text(names[i]) if names else f"option {i}", float(scores[i])) for i in order]
 
 
 def _is_wrong(answer: Answer | None, corpus_level: bool) -> bool:
@@ -125,12 +154,14 @@ def build_gallery(task: str, runs: list[ReportRun], lines: list[TaskLines], n: i
     shown = choose(ids, n, seed, task, failed[:MAX_FAILURE_CARDS] + chosen_flips)
     media = task_media(runs[0].settings, task, shown)
     for sid in shown:
+        candidates = media[sid].candidates
         answers = [a for run, part in zip(runs, lines, strict=True)
-                   if (a := _answer(run.label, part, sid)) is not None]
+                   if (a := _answer(run.label, part, sid, candidates)) is not None]
         line = next((p.predictions[sid] for p in lines if sid in p.predictions), {})
         refs = next((p.references[sid] for p in lines if sid in p.references), {})
         gallery.cards.append(Card(
-            sample_id=sid, prompt=_text(line.get("prompt", "")), references=_references(refs),
+            sample_id=sid, prompt=_text(line.get("prompt", "")),
+            references=_references(refs, candidates),
             media=media[sid], answers=answers,
             wrong=_is_wrong(answers[0] if answers else None, first.corpus_level),
             failed=sid in failed, flip=flips.get(sid, "")))

@@ -55,7 +55,8 @@ def difference_plot(diffs: list[Difference]) -> str:
         if len(diffs) == 1:
             ax.set_title(f"{diffs[0].run} - {diffs[0].paper_row}", fontsize=9)
         else:
-            ax.legend(loc="best", fontsize=8, frameon=False)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8,
+                      frameon=False)  # below the axes: it never covers a bar
         return _svg(fig)
 
 

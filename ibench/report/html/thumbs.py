@@ -36,10 +36,12 @@ class Thumb:
 
 @dataclass
 class Media:
-    """A sample's pictures, or why there are none."""
+    """What the data root shows of a sample: its pictures (or why there are none), and the
+    texts of its candidates when it ranks them (for the candidate scores of its card)."""
 
     thumbs: list[Thumb] = field(default_factory=list)
     missing: str | None = None
+    candidates: tuple[str, ...] | None = None
 
 
 def thumbnail(image: Image.Image, side: int = IMAGE_SIDE, caption: str = "") -> Thumb:
@@ -84,6 +86,7 @@ def task_media(settings: dict[str, Any], task_id: str, sample_ids: Iterable[str]
         return {sid: Media(missing=reason) for sid in wanted}
     from ibench.data import DataError, read_samples
     from ibench.protocol.suite import load_tasks
+    from ibench.run.plan import candidates_for
 
     task = load_tasks()[task_id]
     frames = int((settings.get("frames") or {}).get(task_id) or task.frames or 4)
@@ -93,6 +96,7 @@ def task_media(settings: dict[str, Any], task_id: str, sample_ids: Iterable[str]
         for sample in read_samples(task, root):
             if sample.id in wanted and sample.id not in out:
                 out[sample.id] = sample_media(sample, task.media == "video", frames, tolerance)
+                out[sample.id].candidates = candidates_for(task, sample)
                 if len(out) == len(wanted):
                     break
     except (DataError, OSError, ValueError) as exc:
