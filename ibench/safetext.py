@@ -10,6 +10,7 @@ quote, and the text round-trips exactly.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from rich.text import Text
@@ -58,3 +59,47 @@ def message_lines(error: BaseException) -> list[str]:
     IbenchError's `lines`) kept, every control character inside a line shown as data."""
     lines = getattr(error, "lines", None) or (str(error),)
     return [visible(line) for line in lines]
+
+
+_CONTROL_IN_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible_lines(text: object) -> str:
+    """The text with its control characters shown as escapes, line breaks and tabs kept: for
+    what keeps its own lines (a library's warning, an HTML page's preformatted text)."""
+    def show(match: re.Match[str]) -> str:
+        return {"\r": "\\r"}.get(match.group(), f"\\x{ord(match.group()):02x}")
+
+    return _CONTROL_IN_LINES.sub(show, str(text))
+
+
+class EscapingFilter(logging.Filter):
+    """A logging filter that turns a record's message into data before any handler writes it
+    (a library's warning may quote text ibench passed it: a --model-args value, a path)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = visible_lines(record.getMessage()), ()
+        return True
+
+
+def escape_library_output(logger_names: tuple[str, ...] = ("transformers", "huggingface_hub")
+                          ) -> None:
+    """Make what libraries print data on the terminal: Python warnings and every handler of the
+    root and the libraries' loggers escape control characters (idempotent)."""
+    import sys
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        (file or sys.stderr).write(visible_lines(text))
+
+    warnings.showwarning = show
+    root = logging.getLogger()
+    if not root.handlers:  # what logging's last resort would print raw
+        fallback = logging.StreamHandler()
+        fallback.setLevel(logging.WARNING)
+        root.addHandler(fallback)
+    for logger in (root, *(logging.getLogger(name) for name in logger_names)):
+        for handler in logger.handlers:
+            if not any(isinstance(f, EscapingFilter) for f in handler.filters):
+                handler.addFilter(EscapingFilter())

@@ -56,7 +56,7 @@ def print_json(value: Any) -> None:
     """Write a JSON document to standard output. Text is written as it is (UTF-8), except
     control characters: json escapes C0 itself, DEL and C1 (`\\x9b` is a terminal's CSI) are
     written as `\\u007f`..`\\u009f` too; json.loads gives back the exact strings."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str, allow_nan=False)
     sys.stdout.write(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 

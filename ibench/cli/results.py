@@ -3,6 +3,9 @@ each other."""
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -41,13 +44,21 @@ def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool, which:
 
 
 def _write_data(text: str) -> None:
-    """md/csv/json/latex output: exactly as rendered for a program reading it (csv and json
-    round-trip), with control characters made visible when a person's terminal shows it."""
-    from ibench.safetext import visible
-
-    if sys.stdout.isatty():
+    """md/csv/json/latex output: exactly as rendered into a file (csv and json round-trip);
+    on a terminal, or a pipe that may end on one, control characters are shown as escapes."""
+    if _may_reach_a_terminal():
         text = "\n".join(visible(line) for line in text.split("\n"))
     sys.stdout.write(text)
+
+
+def _may_reach_a_terminal() -> bool:
+    """Whether standard output is a terminal or a pipe, not a file (an in-memory stream, a
+    program's own, is written exactly)."""
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    return not stat.S_ISREG(mode)
 
 
 @click.command("compare")

@@ -161,3 +161,12 @@ def dtype_name(dtype: Any) -> str:
 
     names = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}
     return names.get(dtype, str(dtype).removeprefix("torch."))
+
+
+def context_length(text_config: Any) -> int | None:
+    """The positions a decoder-only language model holds (max_position_embeddings); None for an
+    encoder-decoder one (T5's relative positions set no hard limit)."""
+    if getattr(text_config, "is_encoder_decoder", False):
+        return None
+    value = getattr(text_config, "max_position_embeddings", None)
+    return int(value) if isinstance(value, int) and value > 0 else None

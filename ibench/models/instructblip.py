@@ -31,7 +31,12 @@ from typing import Any, Literal
 
 import torch
 
-from ibench.models.base import CandidateTokens, TokenizesCandidateLists, dtype_name
+from ibench.models.base import (
+    CandidateTokens,
+    TokenizesCandidateLists,
+    context_length,
+    dtype_name,
+)
 from ibench.models.beams import cache_kwargs, prefill_for_beams
 from ibench.models.rank.loglik import cached_plan, score_batch
 from ibench.models.rank.prefix import prefix_state
@@ -127,6 +132,7 @@ class InstructBlipFamilyModel(TokenizesCandidateLists):
             "prompt_prefix_token": (self.tokenizer.convert_ids_to_tokens(
                 self.prompt_ids("a")[:1])[0] if self.architecture == "decoder-only" else None),
             "parameters": sum(p.numel() for p in self.hf.parameters()),
+            "context_length": context_length(self.hf.config.get_text_config()),
             **getattr(self, "load_args", {}),  # --model-args, --published-as, --revision
         }
 

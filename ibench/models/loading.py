@@ -167,8 +167,12 @@ def quiet_transformers() -> None:
     its own progress; errors still surface as exceptions)."""
     from transformers.utils import logging as hf_logging
 
+    from ibench.safetext import escape_library_output
+
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    hf_logging.get_logger()  # its handler exists from here on: it escapes what it writes
+    escape_library_output()
 
 
 def load_model(

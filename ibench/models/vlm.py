@@ -39,7 +39,13 @@ from typing import Any
 
 import torch
 
-from ibench.models.base import CandidateTokens, ModelLoadError, TokenizesCandidateLists, dtype_name
+from ibench.models.base import (
+    CandidateTokens,
+    ModelLoadError,
+    TokenizesCandidateLists,
+    context_length,
+    dtype_name,
+)
 from ibench.models.prepared import concat_features, prepared_images
 from ibench.models.rank.loglik import cached_plan, score_batch
 from ibench.models.rank.prefix import cache_kwarg, decoder_state, output_cache
@@ -214,6 +220,7 @@ class VisionLanguageModel(TokenizesCandidateLists):
             "stop_tokens": self.tokenizer.convert_ids_to_tokens(stops),
             "pad_token_id": self._pad_id(),
             "parameters": sum(p.numel() for p in self.hf.parameters()),
+            "context_length": context_length(self.hf.config.get_text_config()),
             **getattr(self, "load_args", {}),  # --model-args, --revision
         }
 

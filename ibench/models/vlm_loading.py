@@ -160,4 +160,9 @@ def load(request: LoadRequest) -> VisionLanguageModel:
                      trust_remote_code=request.trust_remote_code,
                      model_args=request.model_args)
     model.load_args = request.load_args(None)
+    try:  # a chat template transformers refuses (its Jinja sandbox) is one line, now
+        model.rendered_prompt("ibench checks the chat template")
+    except Exception as err:  # noqa: BLE001 - jinja2's SecurityError, TemplateError, ...
+        raise ModelLoadError(f"{path}: its chat template cannot be rendered: "
+                             f"{_first_line(err)}") from err
     return model

@@ -1,7 +1,9 @@
-"""Decoding overrides (--gen-kwargs) checked against LAVIS's beam-search settings."""
+"""Decoding overrides (--gen-kwargs) checked against LAVIS's beam-search settings: known names,
+values of the right type, each within its documented range (RANGES), finite."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
@@ -43,8 +45,42 @@ def parse_gen_kwargs(given: str | Mapping[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError):
             what = "an integer" if kind is int else "a number"
             raise TaskError(f"--gen-kwargs: {key} must be {what}, got {value!r}") from None
-        if number < (1 if key in ("num_beams", "max_new_tokens") else 0):
-            raise TaskError(f"--gen-kwargs: {key} must be at least "
-                            f"{1 if key in ('num_beams', 'max_new_tokens') else 0}, got {number}")
+        low, high, low_open = RANGES[key]
+        if not math.isfinite(number) or number < low or number > high or (
+                low_open and number == low):
+            raise TaskError(f"--gen-kwargs: {key} must be {_range(key)}, got {value!r}")
         out[key] = number
     return out
+
+
+# The range of every decoding value: (low, high, low excluded). Token counts are bounded by the
+# longest context of the models ibench drives (Vicuna's 2,048 positions; a run also checks the
+# loaded model's own, `check_fits`), beams by what a GPU holds, penalties by what keeps beam
+# search meaningful (LAVIS uses -1 to 0 and 1.5).
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "num_beams": (1, 32, False),
+    "max_new_tokens": (1, 1024, False),
+    "min_new_tokens": (0, 1024, False),
+    "length_penalty": (-10.0, 10.0, False),
+    "repetition_penalty": (0.0, 10.0, True),
+}
+
+
+def _range(key: str) -> str:
+    low, high, low_open = RANGES[key]
+    if isinstance(low, float):
+        start = f"above {low:g} up" if low_open else f"from {low:g}"
+        return f"a finite number {start} to {high:g}"
+    return f"an integer from {low} to {high}"
+
+
+def check_fits(settings: GenerationSettings, context_length: int | None, where: str) -> None:
+    """Resolved decoding settings that a model can run: at least as many new tokens allowed as
+    required, and no more than its context holds (a TaskError naming the task otherwise)."""
+    if settings.min_new_tokens > settings.max_new_tokens:
+        raise TaskError(f"{where}: min_new_tokens {settings.min_new_tokens} is above "
+                        f"max_new_tokens {settings.max_new_tokens}")
+    if context_length is not None and settings.max_new_tokens >= context_length:
+        raise TaskError(f"{where}: max_new_tokens {settings.max_new_tokens} does not fit the "
+                        f"model's context of {context_length} tokens")
+

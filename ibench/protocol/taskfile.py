@@ -13,6 +13,8 @@ from ibench.protocol.taskspec import (
     IMAGE_RESIZES,
     MEDIA_KINDS,
     MODES,
+    NAME,
+    NAME_RULE,
     SPLITS,
     DataSpec,
     Decision,
@@ -286,6 +288,8 @@ def parse_task(raw: Any, path: Path) -> TaskSpec:
         raise TaskError(f"{path}: must be a YAML mapping at the top level")
     c.keys(raw, _TOP_KEYS, "")
     task_id = c.text(raw["id"], "id")
+    if not NAME.fullmatch(task_id):
+        raise c.fail("id", f"must be {NAME_RULE}, got {task_id[:80]!r}")
     if task_id != path.stem:
         raise c.fail("id", f"must equal the file name {path.stem!r}, got {task_id!r}")
     media, frames = _parse_media(c, raw["media"])

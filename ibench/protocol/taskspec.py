@@ -3,6 +3,7 @@ numbers, decisions), and its decoding arguments resolved per architecture."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from ibench.records import Architecture, GenerationSettings
 # "server": an evaluation split whose answers are not public (VizWiz test-dev): ibench writes
 # the file its evaluation server takes; run it by name or with --split server.
 SPLITS = ("held-in", "held-out", "server")
+# A task id, template family name or template id: one short file-name-safe word, since each
+# names files of a run folder (predictions/TASK.jsonl, scores/TASK.TEMPLATE.json).
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+NAME_RULE = ("letters, digits and _ . -, starting with a letter or digit, at most 64 "
+             "characters")
 # What --split offers: a split, or all (held-in and held-out).
 SPLIT_CHOICES = (*SPLITS, "all")
 

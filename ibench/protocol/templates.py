@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ibench.errors import IbenchError
+from ibench.protocol.taskspec import NAME, NAME_RULE
 from ibench.protocol.yamlfile import read_catalog, read_yaml
 from ibench.resources import included, resource_dir
 
@@ -108,6 +109,9 @@ def parse_family(raw: Any, path: Path, shipped: bool = True) -> TemplateFamily:
     for key in ("family", "title", "fields", "templates"):
         if key not in raw:
             raise TemplateError(f"{path}: field '{key}': is required")
+    if not isinstance(raw["family"], str) or not NAME.fullmatch(raw["family"]):
+        raise TemplateError(f"{path}: field 'family': must be {NAME_RULE}, got "
+                            f"{str(raw['family'])[:80]!r}")
     if raw["family"] != path.stem:
         raise TemplateError(f"{path}: field 'family': must equal the file name {path.stem!r}")
     fields = raw["fields"]
@@ -142,6 +146,8 @@ def _parse_template(item: Any, i: int, path: Path, family: str, fields: list[str
         raise TemplateError(f"{where}': must have exactly id, text and source")
     if not str(item["id"]).startswith(f"{family}-"):
         raise TemplateError(f"{where}.id': must start with '{family}-', got {item['id']!r}")
+    if not NAME.fullmatch(str(item["id"])):
+        raise TemplateError(f"{where}.id': must be {NAME_RULE}, got {str(item['id'])[:80]!r}")
     source = item["source"]
     if shipped and source not in SOURCES:
         raise TemplateError(f"{where}.source': must be one of {', '.join(SOURCES)}")

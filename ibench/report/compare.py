@@ -11,6 +11,7 @@ from ibench.metrics import METRICS, MetricError, PairedComparison, paired_bootst
 from ibench.protocol.suite import in_table_order
 from ibench.report.differences import protocol_differences, setting_differences
 from ibench.run.folder import load_references
+from ibench.run.predictions import lost_lines
 from ibench.run.schema import Manifest, open_run, read_metrics
 from ibench.run.score import REFERENCE_FIELDS, clusters_of, lines_by_template
 
@@ -109,6 +110,9 @@ def compare_runs(path_a: Path, path_b: Path, n_resamples: int = 1000, seed: int 
             "from its architecture's protocol, so the difference mixes the model change with a "
             "protocol change")
     out.warnings.extend(_model_protocol_warnings(man_a, man_b))
+    for label, run, manifest in (("A", run_a, man_a), ("B", run_b, man_b)):
+        out.warnings += [f"run {label} is damaged: {lost} (run its eval command again to "
+                         f"repair it)" for _, lost in lost_lines(run, manifest.tasks)]
     met_a = read_metrics(run_a.metrics)[1] if run_a.metrics.exists() else {}
     met_b = read_metrics(run_b.metrics)[1] if run_b.metrics.exists() else {}
     shared_tasks = in_table_order([t for t in sa["tasks"] if t in sb["tasks"]])

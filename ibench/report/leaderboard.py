@@ -15,6 +15,7 @@ from ibench.protocol.paper import (
     paper_tables,
 )
 from ibench.report.differences import protocol_differences
+from ibench.run.predictions import lost_lines
 from ibench.run.schema import Manifest, TaskMetrics, open_run, read_metrics
 
 
@@ -101,6 +102,8 @@ def build_board(table: PaperTable, run_paths: list[Path], include_reference: boo
         name = run_row_name(run.path.name, manifest)
         board.rows.append((name, average(values)))
         board.notes += run_notes(name, manifest, scored, table)
+        board.notes += [f"{name}: damaged: {lost} (run its eval command again to repair it)"
+                        for task, lost in lost_lines(run, manifest.tasks) if task in columns]
         own = manifest.settings  # a local copy says which checkpoint it is
         paper = paper_rows().get(str(own.get("published_as") or own.get("model")))
         if paper and paper in published and table.average == "all":

@@ -62,9 +62,20 @@ def to_latex(table: TextTable) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _json_safe(value: Any) -> Any:
+    """A value for strict JSON: a missing number (NaN) is null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def to_json(table: TextTable) -> str:
     """The structured form, strict JSON."""
-    return json.dumps(table.data, indent=2, default=str) + "\n"
+    return json.dumps(_json_safe(table.data), indent=2, default=str, allow_nan=False) + "\n"
 
 
 RENDERERS: dict[str, Callable[[TextTable], str]] = {

@@ -16,6 +16,7 @@ from typing import Any
 
 from ibench.data import missing_files
 from ibench.metrics.registry import METRICS
+from ibench.protocol.decoding import check_fits
 from ibench.protocol.prompts import select_templates
 from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import TemplateFamily
@@ -60,6 +61,7 @@ def evaluate(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
     for task in request.tasks:  # a bad --templates value fails before the model loads
         select_templates(task, families, request.templates)
     check_scoring_needs(request.tasks)
+    check_decoding(request.tasks, None)
     check_data_root(request)
     group = runtime.group
     run = RunDir(runtime.output / name)
@@ -84,6 +86,20 @@ def evaluate(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
 class NothingRan(RunError):
     """Every task asked was skipped for its data: the run is not kept (a new one is removed),
     so that the corrected command can take its name."""
+
+
+def check_decoding(tasks: tuple[TaskSpec, ...], model_info: dict[str, Any] | None) -> None:
+    """Every generate task's decoding, resolved, is one a model can run: before the model loads
+    for both architectures, then for the model loaded against its context length."""
+    for task in tasks:
+        if task.generation is None:
+            continue
+        if model_info is None:
+            for architecture in ("encoder-decoder", "decoder-only"):
+                check_fits(task.generation_settings(architecture), None, task.id)
+        elif model_info.get("architecture"):
+            check_fits(task.generation_settings(model_info["architecture"]),
+                       model_info.get("context_length"), task.id)
 
 
 def check_data_root(request: EvalRequest) -> None:
@@ -159,6 +175,7 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
     from ibench.run.score import score_run
 
     group = runtime.group
+    run.check()  # a run folder resumed only through files of its own
     finished = group.broadcast(finished_run(run, request, families) if group.rank == 0 else None)
     if finished is not None:
         hooks.message(f"run {run.path} is already complete with these settings: its results "
@@ -174,6 +191,7 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
     if group.rank == 0:
         group.barrier()
     info = model.info()
+    check_decoding(request.tasks, info)
     spec = resolve_spec(request, info, families)
     manifest = open_or_create_run(run, spec, build_settings(request, spec, info), runtime, info)
     reserve = DiskReserve(run.path) if group.rank == 0 else None
@@ -216,6 +234,10 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
             exc.signum = hooks.stop_signal  # type: ignore[attr-defined]  # the exit status
         if is_disk_full(exc):
             raise disk_error(exc, run) from exc
+        if isinstance(exc, MemoryError):  # outside a model call (where it is a failure line)
+            raise RunError(f"out of memory ({exc or 'MemoryError'}): the run stops, saved up to "
+                           f"its last finished batch and marked failed; free memory, then run "
+                           f"the same command to resume") from exc
         raise
     finally:
         restore_signals(previous)

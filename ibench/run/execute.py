@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,13 @@ from ibench.records import ModelInput, Request
 from ibench.run.folder import append_lines
 from ibench.run.predictions import failed_line, generate_line, rank_line
 from ibench.run.schema import PredictionLine
+
+
+class WorkerStuck(IbenchError, RuntimeError):
+    """A worker thread stopped answering or died: the run stops in one line (and the command
+    line leaves at once: a stuck thread cannot be stopped, nor waited for)."""
+
+    stuck_threads = True
 
 
 class StrictStop(IbenchError, RuntimeError):
@@ -78,6 +86,7 @@ class Loaded:
     error: MediaError | None = None
     pixels: Any = None
     key: str | None = None
+    error_kind: str = "media_error"  # the failure status of `error` ("out_of_memory" too)
 
 
 def media_key(request: Request, frames: int | None, image_resize: str,
@@ -108,9 +117,18 @@ def load_request_media(request: Request, frames: int | None,
             loaded = Loaded(request, images, list(indices), window)
     except MediaError as exc:
         return Loaded(request, error=exc, key=key)
+    except MemoryError as exc:  # a host allocation that failed: this request's failure
+        return Loaded(request, key=key, error=MediaError(
+            request.media, f"out of memory while loading it ({exc or 'MemoryError'})"),
+            error_kind="out_of_memory")
     loaded.key = key
     if prepare is not None:
-        loaded.pixels = prepare(loaded.frames or [], image_resize)
+        try:
+            loaded.pixels = prepare(loaded.frames or [], image_resize)
+        except MemoryError as exc:
+            return Loaded(request, key=key, error=MediaError(
+                request.media, f"out of memory while preprocessing it ({exc or 'MemoryError'})"),
+                error_kind="out_of_memory")
     return loaded
 
 
@@ -163,15 +181,36 @@ def prefetched(
     """Yield batches with media loaded (and preprocessed), loading the next PREFETCH_BATCHES
     batches while the current one runs; with a memo, each media item is loaded once."""
     load = memo.load if memo is not None else load_request_media
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ibench-media") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ibench-media")
+    try:
         pending: collections.deque[list[Future[Loaded]]] = collections.deque()
         for batch in batches:
             pending.append([pool.submit(load, r, frames, clip_tolerance_s, prepare=prepare,
                                         image_resize=image_resize) for r in batch])
             if len(pending) > PREFETCH_BATCHES:
-                yield [f.result() for f in pending.popleft()]
+                yield [_waited(f) for f in pending.popleft()]
         while pending:
-            yield [f.result() for f in pending.popleft()]
+            yield [_waited(f) for f in pending.popleft()]
+    except BaseException:  # a stop, or a stuck worker: what is queued is not loaded, and no
+        pool.shutdown(wait=False, cancel_futures=True)  # worker is waited for
+        raise
+    pool.shutdown(wait=True)
+
+
+# How long the model thread waits for one media item before it says the workers are stuck
+# (a video decode takes seconds; this is a hang, not a slow file).
+MEDIA_WATCHDOG_S = 600.0
+
+
+def _waited(future: Future[Loaded]) -> Loaded:
+    """A media worker's result; a worker that gives none within MEDIA_WATCHDOG_S stops the run
+    in one line (the finished batches are saved), never a silent hang."""
+    try:
+        return future.result(timeout=MEDIA_WATCHDOG_S)
+    except FuturesTimeout:
+        raise WorkerStuck(f"a media worker gave no result for {MEDIA_WATCHDOG_S:.0f} s: the run "
+                          f"stops (finished batches are saved); run the same command to "
+                          f"resume") from None
 
 
 # Batches whose media are loading while the model runs the current one: the next media item
@@ -190,34 +229,48 @@ class LineWriter:
         self.queue: queue.Queue[list[PredictionLine] | None] = queue.Queue()
         self.error: BaseException | None = None
         self.commits = 0
+        self.closed = False
         self.thread = threading.Thread(target=self._loop, name="ibench-writer", daemon=True)
         self.thread.start()
 
     def put(self, records: list[PredictionLine]) -> None:
-        if self.error is not None:
-            raise self.error
+        self._check()
         self.queue.put(records)
 
     def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        self._check()
+
+    def _check(self) -> None:
+        """The writer's error on the model thread: a full disk as it is (the run's disk
+        handling names it), an allocation that failed as one line."""
+        if isinstance(self.error, MemoryError):
+            raise WorkerStuck(f"out of memory while writing {self.path}: the run stops (what "
+                              f"was written is saved); free memory, then run the same command "
+                              f"to resume") from self.error
         if self.error is not None:
             raise self.error
+        if not self.thread.is_alive() and not self.closed:
+            raise WorkerStuck(f"the thread writing {self.path} stopped: the run stops (what was "
+                              f"written is saved); run the same command to resume")
 
     def _loop(self) -> None:
-        done = False
-        while not done:
-            group = [self.queue.get()]
-            while not self.queue.empty():
-                group.append(self.queue.get_nowait())
-            done = None in group
-            lines = [r.to_json() for batch in group if batch is not None for r in batch]
-            if lines and self.error is None:
-                try:
+        try:
+            done = False
+            while not done:
+                group = [self.queue.get()]
+                while not self.queue.empty():
+                    group.append(self.queue.get_nowait())
+                done = None in group
+                lines = [r.to_json() for batch in group if batch is not None for r in batch]
+                if lines and self.error is None:
                     append_lines(self.path, lines)
                     self.commits += 1
-                except BaseException as exc:  # noqa: BLE001 - raised on the model thread
-                    self.error = exc
+            self.closed = True
+        except BaseException as exc:  # noqa: BLE001 - raised on the model thread
+            self.error = exc
 
 
 @dataclass
@@ -283,7 +336,7 @@ class TaskRunner:
                 if self.strict:
                     raise StrictStop(f"{_where(item.request)}: {item.error.path}: "
                                      f"{item.error.reason}")
-                records[i] = failed_line(item.request, "media_error",
+                records[i] = failed_line(item.request, item.error_kind,
                                            f"{item.error.path}: {item.error.reason}")
             else:
                 ready.append((i, item))

@@ -53,13 +53,46 @@ class RunDir:
     def references(self, task: str) -> Path:
         return self.path / "references" / f"{task}.jsonl"
 
+    def check(self) -> None:
+        """A run folder is read (and resumed) only through files of its own: a member that is
+        a link, or that is not the kind of entry it should be, is a RunError naming it (so a
+        received run folder cannot make ibench read or write outside it)."""
+        for name in MEMBER_FILES:
+            _member(self.path / name, file=True)
+        for name in MEMBER_FOLDERS:
+            folder = self.path / name
+            if _member(folder, file=False):
+                for entry in folder.iterdir():
+                    _member(entry, file=True)
+
+
+# What a run folder holds, and what each member must be.
+MEMBER_FILES = ("manifest.json", "metrics.json", "leaderboard.md", "report.html", ".reserve")
+MEMBER_FOLDERS = ("predictions", "references", "scores", "submissions")
+
+
+def _member(path: Path, file: bool) -> bool:
+    """Whether the member exists (a RunError when it is a link or not a file / folder)."""
+    if path.is_symlink():
+        raise RunError(f"{path} is a symbolic link: ibench reads and writes a run folder only "
+                       f"through its own files, never a link out of it; remove the link")
+    if not path.exists():
+        return False
+    if file and not path.is_file():
+        raise RunError(f"{path} is not a regular file (a run folder member must be one)")
+    if not file and not path.is_dir():
+        raise RunError(f"{path} is not a folder (a run folder member must be one)")
+    return True
+
 
 def write_json(path: Path, value: Any) -> None:
     """Write JSON atomically (temp file, fsync, rename): a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+    tmp.unlink(missing_ok=True)  # a fresh file: never written through a link left there
+    with tmp.open("x", encoding="utf-8") as handle:
+        json.dump(value, handle, indent=2, ensure_ascii=False, sort_keys=False, default=str,
+                  allow_nan=False)  # strict JSON: NaN and Infinity are no JSON
         handle.write("\n")
         handle.flush()
         os.fsync(handle.fileno())
@@ -79,7 +112,8 @@ def read_json(path: Path) -> Any:
 def append_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
     """Append records as JSON lines and fsync, so a crash loses at most the batch in flight."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+    data = "".join(json.dumps(r, ensure_ascii=False, default=str, allow_nan=False) + "\n"
+                   for r in records)
     if not data:
         return
     with path.open("a", encoding="utf-8") as handle:
@@ -122,16 +156,16 @@ def required_field(record: dict[str, Any], name: str, path: Path, number: int) -
     return record[name]
 
 
-def repair_torn_tail(path: Path, chunk: int = 1 << 16) -> None:
+def repair_torn_tail(path: Path, chunk: int = 1 << 16) -> bool:
     """Cut a torn last line left by a crash, so later appends start on a fresh line (reads
-    only the end of the file)."""
+    only the end of the file); whether there was one."""
     if not path.exists() or path.stat().st_size == 0:
-        return
+        return False
     with path.open("rb+") as handle:
         size = handle.seek(0, os.SEEK_END)
         handle.seek(size - 1)
         if handle.read(1) == b"\n":
-            return
+            return False
         end = size
         while end > 0:
             start = max(0, end - chunk)
@@ -140,9 +174,23 @@ def repair_torn_tail(path: Path, chunk: int = 1 << 16) -> None:
             cut = block.rfind(b"\n")
             if cut >= 0:
                 handle.truncate(start + cut + 1)
-                return
+                return True
             end = start
         handle.truncate(0)
+    return True
+
+
+def torn_tail(path: Path) -> int | None:
+    """The number of a file's torn last line (no newline at its end: a crash mid-write), or
+    None when its last line is whole."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return None
+        handle.seek(0)
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) + 1
 
 
 def load_references(run: RunDir, task: str, keys: tuple[str, ...] | None = None

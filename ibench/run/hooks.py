@@ -58,13 +58,23 @@ class SuiteClock:
     replaced by its count once its data is read), and the time left at the rate so far."""
 
     def __init__(self, estimates: dict[str, int]) -> None:
+        self.estimates = dict(estimates)
         self.left = dict(estimates)
+        self.counts: dict[str, int] = {}
         self.done = 0
         self.started = time.monotonic()
 
     def counted(self, task: str, requests: int) -> None:
-        """A task's request count, known once its data is read."""
+        """A task's request count, known once its data is read; the tasks not read yet are
+        estimated at the share of their split sizes the read ones came to (a --limit, a
+        partial copy of the data, the sample pack)."""
+        self.counts[task] = requests
         self.left[task] = requests
+        promised = sum(self.estimates.get(t, 0) for t in self.counts)
+        share = sum(self.counts.values()) / promised if promised else 1.0
+        for other, estimate in self.estimates.items():
+            if other not in self.counts:
+                self.left[other] = round(estimate * min(share, 1.0))
 
     def advanced(self, task: str, n: int) -> None:
         self.done += n

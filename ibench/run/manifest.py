@@ -21,7 +21,7 @@ from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import TemplateFamily
 from ibench.run.folder import RunDir, RunError, read_json
 from ibench.run.hooks import TaskOutcome
-from ibench.run.predictions import RETRYABLE, load_predictions
+from ibench.run.predictions import RETRYABLE, load_predictions, lost_lines
 from ibench.run.schema import Manifest, demo_reasons
 from ibench.run.settings import EvalRequest, RunSpec, Runtime
 from ibench.version import __version__
@@ -245,6 +245,8 @@ def finished_run(run: RunDir, request: EvalRequest, families: dict[str, Template
     if manifest.status != "complete" or not manifest.model_info:
         return None
     if resolve_spec(request, manifest.model_info, families).differences(manifest.settings):
+        return None
+    if lost_lines(run, manifest.tasks):  # a resume cuts a torn line and runs it again
         return None
     for task in request.tasks:
         entry = manifest.tasks.get(task.id)

@@ -12,10 +12,17 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ibench.protocol.taskspec import TaskSpec
 from ibench.records import Request
-from ibench.run.folder import RunDir, append_lines, read_numbered_lines, required_field
+from ibench.run.folder import (
+    RunDir,
+    append_lines,
+    read_numbered_lines,
+    required_field,
+    torn_tail,
+)
 from ibench.run.schema import PredictionLine
 
 FULL_SCORES_MAX = 100
@@ -114,7 +121,8 @@ def compact_predictions(path: Path) -> int:
         return 0
     keep = {number for number, _ in best.values()}
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with path.open("rb") as source, tmp.open("wb") as out:
+    tmp.unlink(missing_ok=True)
+    with path.open("rb") as source, tmp.open("xb") as out:
         for number, raw in enumerate(source, 1):
             if number in keep:
                 out.write(raw)
@@ -145,3 +153,32 @@ def merge_parts(run: RunDir, task: str, order: Callable[[], list[str]]) -> None:
     for path in paths:
         if ".part-" in path.name:
             path.unlink()
+
+
+def lost_lines(run: RunDir, tasks: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """What a run's prediction files lost since its manifest counted them ({task: its manifest
+    entry}): a torn last line (a crash or a copy cut short), or fewer requests than counted;
+    each (task, what) with the file and line. [] when every line the manifest counts is
+    there."""
+    out = []
+    for task, entry in tasks.items():
+        if not isinstance(entry, dict) or entry.get("status") != "ran":
+            continue
+        torn = [(path, line) for path in run.prediction_files(task)
+                if (line := torn_tail(path)) is not None]
+        out += [(task, f"{path}: line {line} is torn (it has no end): its request is lost")
+                for path, line in torn]
+        if torn:
+            continue
+        counted = sum(v for v in (entry.get("counts") or {}).values() if isinstance(v, int))
+        found = sum(_whole_lines(path) for path in run.prediction_files(task))
+        if found < counted:
+            out.append((task, f"{run.predictions(task)}: {found} lines, the manifest counts "
+                              f"{counted} requests: {counted - found} lost"))
+    return out
+
+
+def _whole_lines(path: Path) -> int:
+    """The lines of a file that end with a line break (fast: bytes counted, nothing parsed)."""
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))

@@ -76,17 +76,30 @@ class DiskReserve:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+# Under torchrun a Ctrl-C reaches each worker twice: from the terminal (the whole process group)
+# and from the launcher, which passes the signal on. A repeat within this window is that same
+# request, not a second press.
+REPEAT_WINDOW_S = 2.0
+
+
 def install_clean_stop(hooks: EvalHooks) -> Any:
     """First stop signal (Ctrl-C, SIGTERM, SIGHUP): finish and save the batch in flight, then
-    stop, recording which signal; a second: stop at once."""
+    stop, recording which signal; a second: stop at once (under torchrun, not the launcher's
+    copy of the first)."""
     import threading
+    import time
 
     if threading.current_thread() is not threading.main_thread():
         return None
+    under_torchrun = "TORCHELASTIC_RUN_ID" in os.environ
+    first: list[float] = []
 
     def handler(signum: int, frame: Any) -> None:
         if hooks.stop:
+            if under_torchrun and first and time.monotonic() - first[0] < REPEAT_WINDOW_S:
+                return  # the launcher passing the same stop on
             raise KeyboardInterrupt
+        first.append(time.monotonic())
         hooks.stop = True
         hooks.stop_signal = signum
         what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name

@@ -10,6 +10,8 @@ about what it needs (a missing field is a RunError naming the file, the line and
 from __future__ import annotations
 
 import datetime as dt
+import math
+import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -63,7 +65,7 @@ class PredictionLine:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the line: the required fields, then the optional ones set."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
+        return {f.name: _finite(getattr(self, f.name)) for f in fields(self)
                 if f.name in _LINE_REQUIRED or getattr(self, f.name) is not None}
 
     @classmethod
@@ -120,6 +122,17 @@ class TaskMetrics:
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _finite(value: Any) -> Any:
+    """A score of -inf (a candidate the model gives no probability, in fp16/bf16) as the lowest
+    float, which JSON can hold and which ranks the same; lists walked. (NaN and +inf never get
+    here: a rank line with one is a nan_score failure.)"""
+    if isinstance(value, float) and value == -math.inf:
+        return -sys.float_info.max
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def read_metrics(path: Path) -> tuple[dict[str, Any], dict[str, TaskMetrics]]:
@@ -258,6 +271,7 @@ def _json_type(value: Any) -> str:
 def open_run(path: Path) -> tuple[RunDir, Manifest]:
     """A finished or partial run folder and its manifest (a RunError when it is none)."""
     run = RunDir(Path(path))
-    if not run.manifest.exists():
+    if not run.manifest.exists() and not run.manifest.is_symlink():
         raise RunError(f"{path}: not an ibench run (no manifest.json)")
+    run.check()
     return run, Manifest.read(run.manifest)

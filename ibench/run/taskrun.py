@@ -146,7 +146,9 @@ def run_task(task: TaskSpec, model: Model, request: EvalRequest, runtime: Runtim
     done = None
     if group.rank == 0:
         for path in run.prediction_files(task.id):
-            repair_torn_tail(path)
+            if repair_torn_tail(path):
+                hooks.message(f"{path}: its last line was torn (a crash, or a copy cut short): "
+                              f"cut, and its request is run again")
             dropped = compact_predictions(path)
             if dropped:
                 hooks.message(f"{task.id}: {dropped} duplicated prediction lines removed from "

@@ -40,7 +40,7 @@ def test_gen_kwargs_override_decoding_and_are_recorded(capsys, sample_pack, iben
 @pytest.mark.parametrize("text, said", [
     ("temperature=0", "ibench decodes by beam search"), ("beams=2", "unknown setting 'beams'"),
     ("num_beams=two", "num_beams must be an integer"), ("num_beams", "is not name=value"),
-    ("num_beams=0", "num_beams must be at least 1")])
+    ("num_beams=0", "num_beams must be an integer from 1 to 32")])
 def test_bad_gen_kwargs_are_one_line(capsys, text, said, tmp_path):
     with pytest.raises(TaskError, match=said):
         parse_gen_kwargs(text)

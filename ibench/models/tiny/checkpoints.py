@@ -26,7 +26,13 @@ def make_tiny(kind: str, out_dir: str | Path, seed: int = 0) -> Path:
 
     write = tiny_writer(kind)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file there, or a file for a parent folder
+        from ibench.models.base import ModelLoadError
+
+        raise ModelLoadError(f"{out}: cannot make the checkpoint's folder there "
+                             f"({exc.strerror}); name a folder (new or empty)") from None
     write(kind, out, seed)
     return _finish(out, kind, seed)
 

@@ -13,7 +13,9 @@ from markupsafe import Markup
 from ibench.report.html import plots, tables
 from ibench.report.html.gallery import Gallery, build_gallery
 from ibench.report.html.runs import ReportRun, TaskLines, open_report_run, task_lines
-from ibench.run.folder import RunError
+from ibench.run.folder import RunDir, RunError
+from ibench.run.predictions import lost_lines
+from ibench.safetext import visible_lines
 from ibench.version import __version__
 
 DEFAULT_SAMPLES = 12
@@ -79,7 +81,10 @@ def build_report(path_a: Path, path_b: Path | None = None, samples: int = DEFAUL
         board=tables.leaderboard(runs), diffs=diffs,
         difference_svg=Markup(plots.difference_plot(diffs)) if diffs else None,
         galleries=galleries, samples=samples, seed=seed,
-        problems=list(dict.fromkeys(p for g in galleries for p in g.problems)))
+        problems=list(dict.fromkeys([
+            *(f"damaged: {lost}" for r in runs
+              for _, lost in lost_lines(RunDir(r.path), r.manifest.tasks)),
+            *(p for g in galleries for p in g.problems)])))
     if path_b is not None:
         from ibench.report.compare import compare_runs
 
@@ -105,9 +110,19 @@ def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(loader=PackageLoader("ibench.report.html", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      finalize=_as_data)
     env.filters["num"] = _num
     return env
+
+
+def _as_data(value: Any) -> Any:
+    """Every text the page shows, as data: autoescaped as HTML, and its control characters (a
+    terminal's ESC and CSI among them) shown as escapes; ibench's own markup (the SVG plots)
+    is left as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible_lines(value)
+    return value
 
 
 def _num(value: Any, digits: int = 1, signed: bool = False) -> str:
@@ -136,7 +151,9 @@ def write_report(path_a: Path, path_b: Path | None = None, output: Path | None =
     html = render_report(report)
     tmp = output.with_name(output.name + ".tmp")
     try:
-        tmp.write_text(html, encoding="utf-8")
+        tmp.unlink(missing_ok=True)  # a fresh file: never written through a link left there
+        with tmp.open("x", encoding="utf-8") as handle:
+            handle.write(html)
         os.replace(tmp, output)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
