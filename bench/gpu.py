@@ -89,10 +89,12 @@ SMOKE = Shapes(
                 image_size=28, patch_size=14, qkv_bias=True),
     qformer=dict(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                  intermediate_size=64, cross_attention_frequency=2),
-    vicuna=dict(vocab_size=1001, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+    # vocabularies that hold the local tokenizers' ids (the LLaMA-style one: 3 specials, 256
+    # byte tokens, ~1,000 pieces, [PAD], <image>)
+    vicuna=dict(vocab_size=1280, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                 num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
                 bos_token_id=1, eos_token_id=2, pad_token_id=0),
-    t5=dict(vocab_size=1001, d_model=64, d_kv=16, d_ff=128, num_layers=2, num_decoder_layers=2,
+    t5=dict(vocab_size=1280, d_model=64, d_kv=16, d_ff=128, num_layers=2, num_decoder_layers=2,
             num_heads=4, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
             pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
     num_query_tokens=8,

@@ -94,8 +94,11 @@ def _qformer_ids(proc, text: str, qformer_ids: list[int] | None) -> torch.Tensor
 @torch.no_grad()
 def naive_scores(model, proc, prompt: str, frames: Sequence[Image.Image],
                  candidates: Sequence[str], qformer_text: str | None = None,
-                 qformer_ids: list[int] | None = None) -> list[float]:
-    """Summed candidate log-likelihoods by one full HF forward per candidate."""
+                 qformer_ids: list[int] | None = None,
+                 lm_ids: dict[str, list[int]] | None = None) -> list[float]:
+    """Summed candidate log-likelihoods by one full HF forward per candidate. `lm_ids` gives
+    the ids (with special tokens) of the prompt and candidates instead of the processor's
+    tokenizer (the bos of a decoder-only candidate is dropped, as LAVIS does)."""
     hf, tok = model.hf, proc.tokenizer
     decoder_only = not hf.config.text_config.is_encoder_decoder
     qids = _qformer_ids(proc, prompt if qformer_text is None else qformer_text, qformer_ids)
@@ -104,11 +107,12 @@ def naive_scores(model, proc, prompt: str, frames: Sequence[Image.Image],
     image_token = hf.config.image_token_index
     if len(frames) > 1:
         hf, pixels = video_twin(hf), pixels.unsqueeze(0)
-    prompt_ids = tok(prompt)["input_ids"]
+    prompt_ids = tok(prompt)["input_ids"] if lm_ids is None else lm_ids[prompt]
     scores = []
     for cand in candidates:
         if decoder_only:
-            cand_ids = tok(cand, add_special_tokens=False)["input_ids"]
+            cand_ids = (tok(cand, add_special_tokens=False)["input_ids"] if lm_ids is None
+                        else lm_ids[cand][1:])
             ids = [image_token] * n_query + prompt_ids + cand_ids
             logits = hf(pixel_values=pixels, qformer_input_ids=qids,
                         input_ids=torch.tensor([ids])).logits[0]
@@ -116,7 +120,7 @@ def naive_scores(model, proc, prompt: str, frames: Sequence[Image.Image],
             start = len(ids) - len(cand_ids)
             scores.append(sum(logp[start - 1 + j, t].item() for j, t in enumerate(cand_ids)))
         else:
-            cand_ids = tok(cand)["input_ids"]
+            cand_ids = tok(cand)["input_ids"] if lm_ids is None else lm_ids[cand]
             ids = [image_token] * n_query + prompt_ids
             logits = hf(pixel_values=pixels, qformer_input_ids=qids, input_ids=torch.tensor([ids]),
                         labels=torch.tensor([cand_ids])).logits[0]

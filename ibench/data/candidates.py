@@ -16,6 +16,7 @@ from pathlib import Path
 from ibench.data.annotation import Record, record_list
 from ibench.data.data_error import DataError
 from ibench.data.source import Source, open_source, read_json
+from ibench.protocol.candidate_text import EMPTY_CANDIDATE
 from ibench.protocol.taskspec import TaskSpec
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -29,9 +30,20 @@ def format_options(choices: Iterable[str]) -> str:
     return " ".join(f"({letter}) {text}" for letter, text in zip(_LETTERS, choices, strict=False))
 
 
+def check_candidates(record: Record, key: str, candidates: Iterable[str]) -> tuple[str, ...]:
+    """Candidates as the file writes them (never stripped); an empty one is a DataError naming
+    the record and `key[i]`, which makes the sample a recorded bad_record."""
+    out = tuple(candidates)
+    for i, text in enumerate(out):
+        if text == "":
+            raise record.error(f"{key}[{i}]", EMPTY_CANDIDATE)
+    return out
+
+
 def choice_fields(record: Record, choices_key: str, answer_key: str) -> tuple[tuple[str, ...], int]:
-    """The choices of a multiple-choice record (>= 2 strings) and its answer index, validated."""
-    choices = tuple(record.strings(choices_key, min_len=2))
+    """The choices of a multiple-choice record (>= 2 strings, none empty, as written) and its
+    answer index, validated."""
+    choices = check_candidates(record, choices_key, record.strings(choices_key, min_len=2))
     return choices, record.index(answer_key, len(choices))
 
 
@@ -55,7 +67,9 @@ def rank_answers(answers: Iterable[str], top_k: int | None) -> tuple[str, ...]:
 
 
 def read_candidates_file(path: Path) -> tuple[str, ...]:
-    """A candidates file: a JSON list, a JSON {answer: label} (label order), or text lines."""
+    """A candidates file: a JSON list, a JSON {answer: label} (label order), or text lines
+    (empty lines skipped). Answers are kept as written, spaces included (LAVIS ranks the keys of
+    its ans2label file as they are); an empty one, or a non-string, is a DataError."""
     path = Path(path)
     if path.suffix.lower() == ".json":
         data = read_json(path)
@@ -75,12 +89,14 @@ def read_candidates_file(path: Path) -> tuple[str, ...]:
             raise DataError(path, "candidates file not found") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(path, f"cannot read: {exc}") from exc
-        items = [line for line in items if line.strip()]
+        items = [line for line in items if line]
     out: dict[str, None] = {}
     for i, item in enumerate(items):
-        if not isinstance(item, str) or not item.strip():
+        if not isinstance(item, str):
             raise DataError(path, f"must be a non-empty string, got {item!r}", f"#{i}")
-        out.setdefault(item.strip(), None)
+        if not item:
+            raise DataError(path, EMPTY_CANDIDATE, f"#{i}")
+        out.setdefault(item, None)
     if not out:
         raise DataError(path, "no candidates")
     return tuple(out)
@@ -99,7 +115,9 @@ def _top_k(task: TaskSpec) -> int | None:
 
 
 def train_answers(source: Source) -> list[str]:
-    """The `answer` of every record of the train file (a JSON list, as MSVD/MSRVTT-QA ship)."""
+    """The `answer` of every record of the train file (a JSON list, as MSVD/MSRVTT-QA ship),
+    stripped of surrounding spaces as the evaluation answers are (ibench builds this vocabulary;
+    the source line of the vocabulary says so)."""
     path = source.path("train")
     data = record_list(source.json("train"), None, path, "records")
     return [Record(raw, path, f"#{i}").str("answer").strip() for i, raw in enumerate(data)]
@@ -120,7 +138,8 @@ def source_vocabulary(source: Source) -> Vocabulary:
     ranked = rank_answers(answers, top_k)
     what = "all" if top_k is None else f"top {top_k} of"
     return Vocabulary(
-        ranked, f"{source.path('train')} ({what} {distinct} distinct answers)", distinct
+        ranked, f"{source.path('train')} ({what} {distinct} distinct answers, stripped of "
+        "surrounding spaces)", distinct
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from ibench.models.base import LoadRequest, ModelLoadError, check_weights
 from ibench.models.families import FAMILIES, list_aliases
 from ibench.models.instructblip import InstructBlipFamilyModel
+from ibench.models.lavis_tokens import lavis_tokens_for
 
 # config.json model_type -> its transformers class
 MODEL_CLASSES = {
@@ -89,11 +90,12 @@ def load(request: LoadRequest) -> InstructBlipFamilyModel:
     hf_model.to(request.device)
     image_processor, tokenizer, qformer_tokenizer = _load_processors(
         path, family, request.trust_remote_code, frames_from)
+    lm_tokens = lavis_tokens_for(hf_model.language_model.config.model_type, path, tokenizer)
     model = InstructBlipFamilyModel(
         hf_model, image_processor, tokenizer, qformer_tokenizer, name=request.name,
         family=family, qformer_instruction=request.qformer_instruction,
         model_id=request.checkpoint.model_id, path=str(path),
-        revision=request.checkpoint.revision,
+        revision=request.checkpoint.revision, lm_tokens=lm_tokens,
     )
     model.load_args = {**request.load_args(published), **video_notes}
     return model

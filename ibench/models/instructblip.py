@@ -38,6 +38,7 @@ from ibench.models.base import (
     dtype_name,
 )
 from ibench.models.beams import cache_kwargs, prefill_for_beams
+from ibench.models.lavis_tokens import LavisTokens, lavis_tokens_in_memory
 from ibench.models.rank.loglik import cached_plan, score_batch
 from ibench.models.rank.prefix import prefix_state
 from ibench.records import Architecture, GenerationSettings, ModelInput
@@ -78,11 +79,15 @@ class InstructBlipFamilyModel(TokenizesCandidateLists):
         model_id: str | None = None,
         path: str | None = None,
         revision: str | None = None,
+        lm_tokens: LavisTokens | None = None,
     ) -> None:
         self.hf = hf_model.eval()
         self.lm = hf_model.language_model
         self.image_processor = image_processor
         self.tokenizer = tokenizer
+        # prompts and candidates to ids as LAVIS did (lavis_tokens.py); None: another LM
+        self.lm_tokens = lm_tokens if lm_tokens is not None else lavis_tokens_in_memory(
+            self.lm.config.model_type, tokenizer)
         self.qformer_tokenizer = qformer_tokenizer
         self.name = name
         self.family: BlipFamily = family
@@ -133,6 +138,9 @@ class InstructBlipFamilyModel(TokenizesCandidateLists):
                 self.prompt_ids("a")[:1])[0] if self.architecture == "decoder-only" else None),
             "parameters": sum(p.numel() for p in self.hf.parameters()),
             "context_length": context_length(self.hf.config.get_text_config()),
+            "lm_tokenizer": (self.lm_tokens.describe() if self.lm_tokens is not None
+                             else {"reproduces": f"{type(self.tokenizer).__name__} as "
+                                                "transformers loads it"}),
             **getattr(self, "load_args", {}),  # --model-args, --published-as, --revision
         }
 
@@ -258,10 +266,16 @@ class InstructBlipFamilyModel(TokenizesCandidateLists):
             out.append(feats.reshape(n * feats.shape[1], feats.shape[2]))
         return out
 
+    def lm_ids(self, text: str) -> list[int]:
+        """A text's LM token ids with the tokenizer's special tokens (BOS for LLaMA, </s> for
+        T5) as LAVIS's tokenizer gave them; never stripped or truncated."""
+        if self.lm_tokens is not None:
+            return self.lm_tokens.encode(text)
+        return self.tokenizer(text, add_special_tokens=True)["input_ids"]
+
     def prompt_ids(self, prompt: str) -> list[int]:
-        """The LM prompt's token ids with the tokenizer's own special tokens (BOS for LLaMA,
-        </s> for T5), never truncated."""
-        return self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        """The LM prompt's token ids (lm_ids), never truncated."""
+        return self.lm_ids(prompt)
 
     def prefix_embeds(self, inputs: Sequence[ModelInput]) -> list[torch.Tensor]:
         """Per input, [visual prefix, prompt token embeddings] as one (len, hidden) tensor."""
@@ -359,7 +373,7 @@ class InstructBlipFamilyModel(TokenizesCandidateLists):
         LAVIS's `concat_text_input_output` drops `output_ids[1:]` (on the Vicuna checkpoints
         that token is `</s>`, their bos); no eos is added. The candidate keeps its
         leading-space form (`▁yes`), as LAVIS's per-candidate tokenization gives it."""
-        ids = self.tokenizer(candidate, add_special_tokens=True)["input_ids"]
+        ids = self.lm_ids(candidate)
         if self.architecture == "encoder-decoder":
             return ids
         bos = self.tokenizer.bos_token_id

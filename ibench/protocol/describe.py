@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from ibench.protocol.candidate_text import CANDIDATE_TEXT
 from ibench.protocol.prompts import task_family, zero_shot_template
 from ibench.protocol.taskfile import GENERATION_VALUES
 from ibench.protocol.taskspec import TaskSpec
@@ -103,7 +104,8 @@ def setting_rows(task: TaskSpec, families: dict[str, TemplateFamily]) -> list[tu
     if task.generation:
         rows.append(("decoding", "LAVIS's generate arguments, see the table below"))
     if task.rank:
-        detail = f"candidates: {task.rank.candidates}, aggregation: {task.rank.aggregation}"
+        detail = (f"candidates: {task.rank.candidates} ({CANDIDATE_TEXT}), "
+                  f"aggregation: {task.rank.aggregation}")
         if task.rank.verbalizers:
             detail += f", verbalizers: {task.rank.verbalizers}"
         if task.rank.vocabulary:

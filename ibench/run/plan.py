@@ -10,6 +10,7 @@ import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ibench.protocol.candidate_text import EMPTY_CANDIDATE
 from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import Template, TemplateError, render
 from ibench.records import Request, Sample
@@ -74,6 +75,10 @@ def plan_items(
             if task.mode == "rank" and not candidates:
                 yield PlanFailure(sample.id, template.id, "no_candidates",
                                   "the sample has no candidates to rank")
+                continue
+            if candidates and "" in candidates:  # the readers refuse these; any other source
+                yield PlanFailure(sample.id, template.id, "bad_record",
+                                  f"candidate #{candidates.index('')} {EMPTY_CANDIDATE}")
                 continue
             try:
                 prompt = render(template, sample.fields)

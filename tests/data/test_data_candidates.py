@@ -26,7 +26,7 @@ def test_rank_answers_most_frequent_first_ties_alphabetical() -> None:
 
 
 def test_candidates_file_formats(tmp_path: Path) -> None:
-    as_list = write_json(tmp_path, "list.json", ["man", "dog", "man", " cat "])
+    as_list = write_json(tmp_path, "list.json", ["man", "dog", "man", "cat"])
     assert read_candidates_file(as_list) == ("man", "dog", "cat")
     ans2label = write_json(tmp_path, "ans2label.json", {"dog": 2, "man": 0, "cat": 1})
     assert read_candidates_file(ans2label) == ("man", "cat", "dog")

@@ -7,6 +7,7 @@ from functools import partial
 
 from ibench.data import synth
 from ibench.data.annotation import Record, guarded_many
+from ibench.data.candidates import check_candidates
 from ibench.data.data_error import DataError
 from ibench.data.format import Format
 from ibench.data.packkit import (
@@ -77,7 +78,7 @@ def _dialog_samples(source: Source, questions: list[str], answers: list[str], pr
                     f"answer_options[{j}]", f"must index the answers list, got {option!r}"
                 )
         gt = turn.index("gt_index", len(options))
-        candidates = tuple(answers[o] for o in options)
+        candidates = check_candidates(turn, "answer_options", (answers[o] for o in options))
         if candidates[gt] != answer:
             raise turn.error(
                 "gt_index",

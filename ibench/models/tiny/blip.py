@@ -15,11 +15,11 @@ from typing import Literal
 
 from ibench.models.tiny.base import (
     IMAGE_SIZE,
-    bpe_tokenizer,
     build_image_processor,
     build_qformer_tokenizer,
     seeded_model,
 )
+from ibench.models.tiny.lm_tokenizers import declare_class, llama_tokenizer, t5_tokenizer
 
 IMAGE_TOKEN = "<image>"
 VICUNA_PAD = "[PAD]"
@@ -31,15 +31,12 @@ BlipKind = Literal["t5", "vicuna"]  # the language model of a tiny InstructBLIP
 
 
 def build_lm_tokenizer(kind: BlipKind):
-    """A fast LM tokenizer: T5-style (pad=0 eos=1 unk=2, ends in </s>) or LLaMA-style (<s>)."""
-    from tokenizers import processors
+    """A fast LM tokenizer: T5-style (a Unigram; pad=0 eos=1 unk=2, ends in </s>) or
+    LLaMA-style (a byte-fallback BPE; </s> in front), with the real pipelines (lm_tokenizers.py)."""
     from transformers import PreTrainedTokenizerFast
 
     if kind == "t5":
-        tok = bpe_tokenizer(["<pad>", "</s>", "<unk>"], "always", 1000)
-        tok.post_processor = processors.TemplateProcessing(
-            single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
-        )
+        tok = t5_tokenizer()
         names = {"pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"}
     elif kind == "vicuna":
         # The Salesforce Vicuna checkpoints' tokenizer, as transformers' conversion script
@@ -47,10 +44,7 @@ def build_lm_tokenizer(kind: BlipKind):
         # vocabulary (<unk>=0, <s>=1, </s>=2) with bos_token="</s>" and unk_token="</s>", so
         # every prompt starts with </s> (id 2), and an added [PAD] after the vocabulary
         # (id 32000 there, vocabulary 32,001).
-        tok = bpe_tokenizer(["<unk>", "<s>", "</s>"], "first", 1000)
-        tok.post_processor = processors.TemplateProcessing(
-            single="</s> $A", pair="</s> $A </s> $B", special_tokens=[("</s>", 2)]
-        )
+        tok = llama_tokenizer()
         names = {"bos_token": "</s>", "eos_token": "</s>", "unk_token": "</s>"}
     else:
         raise ValueError(f"unknown tiny kind {kind!r}: expected 't5' or 'vicuna'")
@@ -167,6 +161,7 @@ def _write_tiny_video(out: Path, seed: int) -> None:
     model.generation_config = GenerationConfig(bos_token_id=1, eos_token_id=2, pad_token_id=0)
     model.save_pretrained(out, safe_serialization=True)
     lm_tok.save_pretrained(out)
+    declare_class(out, "vicuna")
     qformer_tok.save_pretrained(out / "qformer_tokenizer")
     processor = {"num_query_tokens": model.config.num_query_tokens,
                  "processor_class": "InstructBlipVideoProcessor",
@@ -196,3 +191,4 @@ def write_tiny(kind: str, out: Path, seed: int = 0) -> None:
         num_query_tokens=model.config.num_query_tokens,
     )
     processor.save_pretrained(out)
+    declare_class(out, kind)

@@ -13,7 +13,7 @@ from ibench.cache import cache_dir as ibench_cache_dir
 from ibench.errors import disk_fault
 
 # Bump when the recipe changes: cached tiny checkpoints with another version are rebuilt.
-TINY_RECIPE_VERSION = 2
+TINY_RECIPE_VERSION = 3
 
 
 _MARKER = "ibench_tiny.json"
