@@ -68,6 +68,7 @@ class Run:
     outcomes: list[TaskOutcome] = field(default_factory=list)
     report_file: ReportFile | None = None
     warnings: list[str] = field(default_factory=list)
+    waiting_for_shares: bool = False  # this process ran a share; the last share scores
 
     @property
     def name(self) -> str:
@@ -178,11 +179,14 @@ def evaluate(model: str, tasks: str | Sequence[str] | None = None, *,
              hub_revision: str | None = None, revision: str | None = None,
              model_args: str | Mapping[str, Any] | None = None, published_as: str | None = None,
              gen_kwargs: str | Mapping[str, Any] | None = None, allow_pickle: bool = False,
-             report: bool = True, hooks: EvalHooks | None = None, loader: Any = None) -> Run:
+             shard: str | None = None, report: bool = True, hooks: EvalHooks | None = None,
+             loader: Any = None) -> Run:
     """Evaluate a model (an alias, a hub id or a folder) on a split's tasks or the named ones:
     run (resumably), score, write leaderboard.md and (with `report`) report.html. The same as
     `ibench eval`; every option has the command line's meaning. Under torchrun each process
-    calls it; process 0 gets the scored run.
+    calls it; process 0 gets the scored run. With `shard="I/N"` it runs one share of the run
+    (run/shares.py); the share that finishes last scores it (the others return a Run with
+    `waiting_for_shares`).
 
         >>> run = ibench.evaluate("tiny-t5", tasks="gqa,vsr", limit=4)  # doctest: +SKIP
     """
@@ -190,6 +194,7 @@ def evaluate(model: str, tasks: str | Sequence[str] | None = None, *,
     from ibench.run.dist import from_environment, shutdown
     from ibench.run.evaluate import evaluate as run_and_score
     from ibench.run.settings import EvalRequest, Runtime
+    from ibench.run.shares import parse_share
 
     hooks = hooks or EvalHooks()
     names = [n.strip() for n in tasks.split(",") if n.strip()] if isinstance(tasks, str) else (
@@ -218,13 +223,14 @@ def evaluate(model: str, tasks: str | Sequence[str] | None = None, *,
         whole_split=tuple(t.id for t in select_tasks(load_tasks(), split)) if not names else ())
     runtime = Runtime(device=device, batch_size=batch_size, workers=workers,
                       output=Path(output), run_name=run_name, resume=resume, strict=strict,
-                      group=group)
+                      group=group, share=parse_share(shard) if shard else None)
     try:
-        folder, _, outcomes = run_and_score(request, runtime, hooks, loader)
+        folder, metrics, outcomes = run_and_score(request, runtime, hooks, loader)
     finally:
         shutdown(group)
-    run = Run(folder.path, Manifest.read(folder.manifest), outcomes)
-    if group.rank != 0:
+    run = Run(folder.path, Manifest.read(folder.manifest), outcomes,
+              waiting_for_shares=metrics is None)
+    if group.rank != 0 or run.waiting_for_shares:
         return run
     write_leaderboard(folder)
     if report:

@@ -58,6 +58,9 @@ from ibench.safetext import visible
 @click.option("--gen-kwargs", default=None,
               help="Override decoding, e.g. num_beams=1,max_new_tokens=20 (recorded; the row is "
                    "then not comparable to the paper).")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Run share I of N of the run (separate jobs, e.g. a Slurm array, into the "
+                   "same --output and --run-name); the last share to finish scores it.")
 @INCLUDE
 def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
              data_root: Path | None, limit: int | None, batch_size: int | None,
@@ -65,7 +68,8 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
              output: Path, run_name: str | None, resume: bool, seed: int, strict: bool,
              no_qformer_instruction: bool, dtype: str | None, device: str | None, workers: int,
              allow_pickle: bool, hub_revision: str | None, gen_kwargs: str | None,
-             revision: str | None, model_args: str | None, published_as: str | None) -> None:
+             revision: str | None, model_args: str | None, published_as: str | None,
+             shard: str | None) -> None:
     """Evaluate a model: generate or rank, score with the official metrics, write results."""
     if task_names is not None and task_names.strip() == "list":  # lm-eval's way to ask
         from ibench.cli.catalog import tasks_list
@@ -83,8 +87,12 @@ def eval_cmd(model: str, split: str, task_names: str | None, templates: str,
         dtype=dtype, device=device, batch_size=batch_size, workers=workers, output=output,
         run_name=run_name, resume=resume, strict=strict, hub_revision=hub_revision,
         revision=revision, model_args=model_args, published_as=published_as,
-        gen_kwargs=gen_kwargs, allow_pickle=allow_pickle, hooks=hooks)
+        gen_kwargs=gen_kwargs, allow_pickle=allow_pickle, shard=shard, hooks=hooks)
     if hooks.quiet:
+        return
+    if run.waiting_for_shares:
+        click.echo(f"share {shard} of {visible(run.path)} done; the last share to finish "
+                   f"merges and scores the run (or run the same command without --shard)")
         return
     print_metrics(run)
     for board in boards_for([run.path], runs_columns=True):  # the run's tasks; all: leaderboard

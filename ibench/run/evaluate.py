@@ -22,7 +22,7 @@ from ibench.protocol.taskspec import TaskSpec
 from ibench.protocol.templates import TemplateFamily
 from ibench.run.folder import RunDir, RunError, load_references, repair_torn_tail
 from ibench.run.hooks import EvalHooks
-from ibench.run.lock import RunLock, check_run_name
+from ibench.run.lock import LockSet, RunLock, check_run_name, manifest_guard
 from ibench.run.manifest import (
     build_settings,
     default_run_name,
@@ -43,14 +43,22 @@ from ibench.run.safety import (
 )
 from ibench.run.schema import Manifest
 from ibench.run.settings import EvalRequest, Runtime
+from ibench.run.shares import (
+    Share,
+    check_alone,
+    clear_marker,
+    clear_markers,
+    finish_share,
+)
 from ibench.run.taskrun import TaskOutcome, run_task
 from ibench.safetext import visible
 
 
 def evaluate(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
              loader: Callable[..., Any] | None = None
-             ) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
-    """Run and score: (the run folder, metrics.json's content, what happened to each task).
+             ) -> tuple[RunDir, dict[str, Any] | None, list[TaskOutcome]]:
+    """Run and score: (the run folder, metrics.json's content, what happened to each task);
+    None for the content when this process ran a share and other shares are still to finish.
     `loader(name, **options)` loads the model (default: ibench.models.load_model)."""
     from ibench.protocol.templates import load_families
 
@@ -64,9 +72,12 @@ def evaluate(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
     check_decoding(request.tasks, None)
     check_data_root(request)
     group = runtime.group
+    share = runtime.share
+    if share is not None:
+        check_alone(group.world)
     run = RunDir(runtime.output / name)
     new = not run.path.exists()
-    lock = lock_run(run, group)  # one writer per run folder, taken before the model loads
+    lock = lock_run(run, group, share)  # one writer per run (or share), before the model loads
     claimed = False
     try:
         result = _evaluate_locked(request, runtime, hooks, loader or _load_model, families, run)
@@ -79,8 +90,9 @@ def evaluate(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
         raise
     finally:
         lock.release()
-        if new and not claimed and group.rank == 0:  # the model never loaded, or no task ran
-            discard_run(run)
+        if new and not claimed and group.rank == 0 and share is None:
+            discard_run(run)  # the model never loaded, or no task ran (shares keep it: others
+            # may be writing there)
 
 
 class NothingRan(RunError):
@@ -152,28 +164,33 @@ def check_scoring_needs(tasks: tuple[TaskSpec, ...]) -> None:
                        f"install default-jre-headless), or leave those tasks out with --tasks")
 
 
-def lock_run(run: RunDir, group: Any) -> RunLock:
-    """Process 0 takes the run's lock; every process learns whether it got it (a refusal
-    stops them all with the same message)."""
-    lock = RunLock(run.path)
+def lock_run(run: RunDir, group: Any, share: Share | None = None) -> LockSet:
+    """Process 0 takes the run's lock (a share: the run's, shared, and its own share's);
+    every process learns whether it got it (a refusal stops them all with the same
+    message)."""
+    locks = [RunLock(run.path, shared=share is not None)]
+    if share is not None:
+        locks.append(RunLock(run.path, f".lock-share-{share.index}of{share.count}",
+                             what=f"share {share.label} of run"))
+    held = LockSet([])
     refused = ""
     if group.rank == 0:
         try:
-            lock.acquire()
+            for lock in locks:
+                lock.acquire()
+                held.locks.append(lock)
         except RunError as exc:
+            held.release()
             refused = str(exc)
     refused = group.broadcast(refused)
     if refused:
         raise RunError(refused)
-    return lock
+    return held
 
 
 def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
                      loader: Callable[..., Any], families: dict[str, TemplateFamily],
-                     run: RunDir) -> tuple[RunDir, dict[str, Any], list[TaskOutcome]]:
-    from ibench.protocol.prompts import zero_shot_template
-    from ibench.run.score import score_run
-
+                     run: RunDir) -> tuple[RunDir, dict[str, Any] | None, list[TaskOutcome]]:
     group = runtime.group
     run.check()  # a run folder resumed only through files of its own
     finished = group.broadcast(finished_run(run, request, families) if group.rank == 0 else None)
@@ -193,8 +210,14 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
     info = model.info()
     check_decoding(request.tasks, info)
     spec = resolve_spec(request, info, families)
-    manifest = open_or_create_run(run, spec, build_settings(request, spec, info), runtime, info)
-    reserve = DiskReserve(run.path) if group.rank == 0 else None
+    with manifest_guard(run.path):
+        manifest = open_or_create_run(run, spec, build_settings(request, spec, info), runtime,
+                                      info)
+    session = manifest.sessions[-1].get("id")
+    share = runtime.share
+    reserve = DiskReserve(run.path) if group.rank == 0 and share is None else None
+    if share is not None:
+        clear_marker(run, share)  # working (again): not finished until it says so
     group.barrier()
     hooks.message(f"run folder: {run.path}")
     outcomes: list[TaskOutcome] = []
@@ -213,23 +236,22 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
         if group.rank != 0:
             group.barrier()  # wait for process 0, so all leave the group together
             return run, {}, outcomes
-        for outcome in outcomes:
-            if outcome.status == "ran":
-                merge_parts(run, outcome.task, lambda task=outcome.task: list(
-                    load_references(run, task)))
-        headlines = {
-            o.task: (t.metric, zero_shot_template(t, families).id, t.metric_options)
-            for o, t in zip(outcomes, request.tasks, strict=True)
-            if o.status == "ran"
-        }
-        skipped = {o.task: (t.metric, o.message)
-                   for o, t in zip(outcomes, request.tasks, strict=True) if o.status == "skipped"}
-        metrics = score_run(run, headlines, seed=request.seed, skipped=skipped,
-                            order=[t.id for t in request.tasks])
-        finish_manifest(run, manifest, outcomes)
+        with manifest_guard(run.path):
+            if share is not None:
+                done = finish_share(run, share)
+                if len(done) < share.count:  # not the last share: the last merges, scores
+                    _close_share(run, session, share, done)
+                    return run, None, outcomes
+                manifest = Manifest.read(run.manifest, resuming=True)
+            metrics = _merge_and_score(run, request, families, outcomes)
+            finish_manifest(run, manifest, outcomes, session)
+            clear_markers(run)
     except BaseException as exc:
         if group.rank == 0 and not isinstance(exc, NothingRan):
-            _record_end(run, manifest, exc, hooks, reserve)
+            with manifest_guard(run.path):
+                if share is not None:  # the manifest as the other shares left it
+                    manifest = _reread(run, manifest)
+                _record_end(run, manifest, exc, hooks, reserve, session)
         if isinstance(exc, KeyboardInterrupt) and hooks.stop_signal:
             exc.signum = hooks.stop_signal  # type: ignore[attr-defined]  # the exit status
         if is_disk_full(exc):
@@ -247,8 +269,48 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
     return run, metrics, outcomes
 
 
+def _merge_and_score(run: RunDir, request: EvalRequest, families: dict[str, TemplateFamily],
+                     outcomes: list[TaskOutcome]) -> dict[str, Any]:
+    """Fold the processes' and shares' parts into each task's predictions (in sample order)
+    and score the run: metrics.json's content."""
+    from ibench.protocol.prompts import zero_shot_template
+    from ibench.run.score import score_run
+
+    for outcome in outcomes:
+        if outcome.status == "ran":
+            merge_parts(run, outcome.task, lambda task=outcome.task: list(
+                load_references(run, task)))
+    headlines = {
+        o.task: (t.metric, zero_shot_template(t, families).id, t.metric_options)
+        for o, t in zip(outcomes, request.tasks, strict=True)
+        if o.status == "ran"
+    }
+    skipped = {o.task: (t.metric, o.message)
+               for o, t in zip(outcomes, request.tasks, strict=True) if o.status == "skipped"}
+    return score_run(run, headlines, seed=request.seed, skipped=skipped,
+                     order=[t.id for t in request.tasks])
+
+
+def _reread(run: RunDir, manifest: Manifest) -> Manifest:
+    """The manifest on disk (others may have changed it), else the one in memory."""
+    try:
+        return Manifest.read(run.manifest, resuming=True)
+    except RunError:
+        return manifest
+
+
+def _close_share(run: RunDir, session: str | None, share: Share, done: list[int]) -> None:
+    """A share done before the others: its session closed, the run left running."""
+    manifest = Manifest.read(run.manifest, resuming=True)
+    waiting = [i for i in range(1, share.count + 1) if i not in done]
+    manifest.close_session(manifest.status, session,
+                           share=f"{share.label} done; waiting for "
+                                 f"{', '.join(f'{i}/{share.count}' for i in waiting)}")
+    manifest.write(run.manifest)
+
+
 def _record_end(run: RunDir, manifest: Manifest, exc: BaseException, hooks: EvalHooks,
-                reserve: DiskReserve | None) -> None:
+                reserve: DiskReserve | None, session: str | None = None) -> None:
     """Mark the run interrupted (a stop asked for) or failed (with the reason), cutting any
     line torn by a full disk; on a full disk the reserve is given back first so that the
     manifest can still be written."""
@@ -258,7 +320,7 @@ def _record_end(run: RunDir, manifest: Manifest, exc: BaseException, hooks: Eval
         details["signal"] = signal.Signals(hooks.stop_signal).name
     if not stopped:
         details["error"] = f"{type(exc).__name__}: {exc}"
-    manifest.close_session("interrupted" if stopped else "failed", **details)
+    manifest.close_session("interrupted" if stopped else "failed", session, **details)
     if is_disk_full(exc) and reserve is not None:
         reserve.free()
     for path in sorted((run.path / "predictions").glob("*.jsonl")):

@@ -2,7 +2,8 @@
 
 Layout of results/RUN/:
   manifest.json                 everything needed to redo the run and judge comparability
-  predictions/TASK[.part-R].jsonl   one line per request, appended and fsynced per batch
+  predictions/TASK[.part-R].jsonl   one line per request, appended and fsynced per batch (a
+                                process's or a share's part until merged)
   references/TASK.jsonl         one line per sample: its references (so scoring needs no data)
   metrics.json                  per task: aggregate, interval, n, failures, per template
   leaderboard.md                the run beside the paper's Table 1
@@ -68,7 +69,7 @@ class RunDir:
 
 # What a run folder holds, and what each member must be.
 MEMBER_FILES = ("manifest.json", "metrics.json", "leaderboard.md", "report.html", ".reserve")
-MEMBER_FOLDERS = ("predictions", "references", "scores", "submissions")
+MEMBER_FOLDERS = ("predictions", "references", "scores", "submissions", "shares")
 
 
 def _member(path: Path, file: bool) -> bool:

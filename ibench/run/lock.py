@@ -4,10 +4,16 @@ The lock is a `flock` on `RUN/.lock`, held by process 0 for the whole run. The k
 when the process ends, however it ends, so a `kill -9` leaves no stale lock: the next command
 takes it at once. The lock file says who holds it (pid, host, start, command), for the message
 the second writer gets.
+
+A share of a run (`--shard i/N`) holds `RUN/.lock` shared (so shares run side by side, and a
+whole run waits for none of them) and its own `RUN/.lock-share-IofN` exclusively (so the same
+share started twice is refused). Short read-modify-writes of the manifest by shares are
+serialised by `manifest_guard` (a blocking flock on `RUN/.lock-manifest`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
@@ -15,6 +21,7 @@ import os
 import re
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +50,11 @@ class RunLock:
     through it). Releasing removes the file; acquiring checks that the file it locked is still
     the one at the path, so a run finishing at that moment cannot leave two holders."""
 
-    def __init__(self, run_path: Path) -> None:
-        self.path = run_path / ".lock"
+    def __init__(self, run_path: Path, name: str = ".lock", shared: bool = False,
+                 what: str = "run") -> None:
+        self.path = run_path / name
+        self.shared = shared  # a share's hold on the run: others may hold it too
+        self.what = what  # what the refusal names: the run, or a share of it
         self.fd: int | None = None
 
     def acquire(self) -> RunLock:
@@ -59,31 +69,34 @@ class RunLock:
         while True:
             fd = _open_regular(self.path)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
+                            | fcntl.LOCK_NB)
             except OSError as exc:
                 holder = _holder(fd)
                 os.close(fd)
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
                     raise RunError(f"cannot lock the run folder {folder}: "
                                    f"{exc.strerror}") from exc
-                raise RunError(f"run {folder} is in use by {holder}; wait for it to end "
-                               f"(or stop it), or pass another --run-name") from None
+                raise RunError(f"{self.what} {folder} is in use by {holder}; wait for it to "
+                               f"end (or stop it), or pass another --run-name") from None
             if _same_file(fd, self.path):
                 break
             os.close(fd)  # its holder removed it as we opened it: lock the one there now
+        self.fd = fd
+        if self.shared:  # held by several: it names none of them, and stays
+            return self
         os.ftruncate(fd, 0)
         os.write(fd, (json.dumps({
             "pid": os.getpid(), "host": socket.gethostname(),
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": " ".join(sys.argv),
         }) + "\n").encode("utf-8"))
-        self.fd = fd
         return self
 
     def release(self) -> None:
         """Remove the lock file and drop the lock (closing the descriptor drops the flock)."""
         if self.fd is not None:
-            if _same_file(self.fd, self.path):
+            if not self.shared and _same_file(self.fd, self.path):
                 self.path.unlink(missing_ok=True)
             os.close(self.fd)
             self.fd = None
@@ -139,3 +152,28 @@ def _holder(fd: int) -> str:
     command = str(info.get("command", ""))[:200]
     text = f"process {info.get('pid')} on {info.get('host', '?')} since {info.get('started', '?')}"
     return f"{text} ({command})" if command else text
+
+
+@contextlib.contextmanager
+def manifest_guard(run_path: Path) -> Iterator[None]:
+    """Hold `RUN/.lock-manifest` (blocking) while the manifest is read, changed and written,
+    so that shares of one run never overwrite each other's changes."""
+    import fcntl
+
+    fd = _open_regular(run_path / ".lock-manifest")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+class LockSet:
+    """Locks held together, released in reverse order."""
+
+    def __init__(self, locks: list[RunLock]) -> None:
+        self.locks = locks
+
+    def release(self) -> None:
+        for lock in reversed(self.locks):
+            lock.release()

@@ -9,6 +9,7 @@ import json
 import platform
 import subprocess
 import sys
+import uuid
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -180,8 +181,11 @@ def open_or_create_run(run: RunDir, spec: RunSpec, settings: dict[str, Any],
     """Create the manifest, or check a stored one has the same spec and record this session
     in it (process 0 writes it)."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    session = {"started": now, "ended": None, "command": list(runtime.command),
-               "batch_size": runtime.batch_size, "world_size": runtime.group.world}
+    session = {"id": uuid.uuid4().hex[:12], "started": now, "ended": None,
+               "command": list(runtime.command), "batch_size": runtime.batch_size,
+               "world_size": runtime.group.world}
+    if runtime.share is not None:
+        session["share"] = runtime.share.label
     if runtime.resume and not run.manifest.exists():
         raise RunError(f"--resume: there is no run at {run.path} to continue (check --run-name "
                        f"and --output)")
@@ -209,7 +213,8 @@ def open_or_create_run(run: RunDir, spec: RunSpec, settings: dict[str, Any],
     return manifest
 
 
-def finish_manifest(run: RunDir, manifest: Manifest, outcomes: list[TaskOutcome]) -> None:
+def finish_manifest(run: RunDir, manifest: Manifest, outcomes: list[TaskOutcome],
+                    session: str | None = None) -> None:
     """Record how each task went (request counts by status over the whole run, from the
     prediction files) and close this session."""
     for outcome in outcomes:
@@ -224,7 +229,7 @@ def finish_manifest(run: RunDir, manifest: Manifest, outcomes: list[TaskOutcome]
             "counts": dict(sorted(counts.items())),
         }
     skipped = [o for o in outcomes if o.status == "skipped"]
-    manifest.close_session("complete" if not skipped else "partial", tasks={
+    manifest.close_session("complete" if not skipped else "partial", session, tasks={
         o.task: {"batch_size": o.batch_size, "out_of_memory_retries": o.oom_events,
                  "requests_run": o.requests, **o.work} for o in outcomes if o.status == "ran"})
     manifest.write(run.manifest)

@@ -84,16 +84,19 @@ def rank_line(task: TaskSpec, request: Request, scores: list[float]) -> Predicti
     return line
 
 
-def load_predictions(run: RunDir, task: str, light: bool = False
-                     ) -> dict[tuple[str, str], PredictionLine]:
-    """All prediction lines of a task across process parts, keyed by (sample id, template id).
+def load_predictions(run: RunDir, task: str, light: bool = False,
+                     paths: list[Path] | None = None) -> dict[tuple[str, str], PredictionLine]:
+    """All prediction lines of a task across process parts (or in `paths`), keyed by (sample
+    id, template id).
 
     When a key occurs twice (a batch redone after a crash, a failure retried on resume), an
     "ok" line beats a failure and otherwise the later line wins. `light` leaves out what
     scoring never reads (prompts, reasons), to keep memory small on large tasks.
     """
     out: dict[tuple[str, str], PredictionLine] = {}
-    for path in run.prediction_files(task):
+    for path in run.prediction_files(task) if paths is None else paths:
+        if paths is not None and not path.exists():
+            continue
         for number, record in read_numbered_lines(path):
             line = PredictionLine.from_json(record, path, number, light=light)
             kept = out.get(line.key)

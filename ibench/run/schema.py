@@ -234,12 +234,14 @@ class Manifest:
             return [str(r) for r in self.demo]
         return demo_reasons(self.settings)
 
-    def close_session(self, status: str, **details: Any) -> None:
-        """End the current session (now) with a run status and what to record of it."""
+    def close_session(self, status: str, session: str | None = None, **details: Any) -> None:
+        """End a session (now; the one with this id, else the last) with a run status and what
+        to record of it."""
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.status = status
-        if self.sessions:
-            self.sessions[-1].update(ended=now, **details)
+        mine = [s for s in self.sessions if session is not None and s.get("id") == session]
+        if mine or self.sessions:
+            (mine or self.sessions)[-1].update(ended=now, **details)
         if status in ("complete", "partial"):
             self.ended = now
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ibench.protocol.taskspec import TaskSpec
 from ibench.run.dist import ProcessGroup
+from ibench.run.shares import Share
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Runtime:
     resume: bool = False
     strict: bool = False
     group: ProcessGroup = field(default_factory=ProcessGroup)
+    share: Share | None = None  # --shard i/N: this process runs one share (run/shares.py)
     command: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
 
 

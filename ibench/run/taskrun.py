@@ -25,6 +25,7 @@ from ibench.run.hooks import EvalHooks, TaskOutcome
 from ibench.run.plan import PLAN_FAILURES, PlanFailure, chosen_ids, failure_line, plan_items
 from ibench.run.predictions import RETRYABLE, compact_predictions, load_predictions
 from ibench.run.settings import EvalRequest, Runtime
+from ibench.run.shares import Share
 
 
 def stored_references(task: TaskSpec, sample: Sample, vocabulary: set[str] | None
@@ -47,6 +48,7 @@ class TaskScan:
     failures: int = 0
     bad_records: int = 0
     first_bad: str = ""
+    share_keys: set[tuple[str, str]] | None = None  # a share's requests (sample, template)
 
 
 def task_samples(task: TaskSpec, root: Path, strict: bool, chosen: set[str] | None
@@ -58,7 +60,8 @@ def task_samples(task: TaskSpec, root: Path, strict: bool, chosen: set[str] | No
 
 
 def scan_task(task: TaskSpec, request: EvalRequest, strict: bool, templates: list[Template],
-              references: Path | None) -> tuple[TaskScan | None, str]:
+              references: Path | None, share: Share | None = None
+              ) -> tuple[TaskScan | None, str]:
     """Read the whole task once, streaming: find data problems before any model work, count
     the requests, and write the references (to `references`, when given: process 0).
     Returns (scan, problem)."""
@@ -72,11 +75,12 @@ def scan_task(task: TaskSpec, request: EvalRequest, strict: bool, templates: lis
             f"{task.id}: data missing: {'; '.join(missing)}. Published at "
             f"{task.data.published_at}. See `ibench data check --data-root {root}`."
         )
-    tmp = references.with_suffix(".tmp") if references is not None else None
+    # (a temp name of this process's own: shares of a run write the same references)
+    tmp = references.with_suffix(f".{os.getpid()}.tmp") if references is not None else None
     try:
         chosen = chosen_ids(read_samples(task, root, strict=strict), task.id, request.limit,
                             request.seed)
-        scan = TaskScan(chosen)
+        scan = TaskScan(chosen, share_keys=set() if share is not None else None)
         vocabulary: set[str] | None = None
         if tmp is not None:
             tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +107,8 @@ def scan_task(task: TaskSpec, request: EvalRequest, strict: bool, templates: lis
                         scan.failures += 1
                     else:
                         scan.requests += 1
+                        if share is not None and share.takes(item):
+                            scan.share_keys.add((item.sample_id, item.template_id))
     except DataError as exc:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -126,7 +132,8 @@ def run_task(task: TaskSpec, model: Model, request: EvalRequest, runtime: Runtim
     templates = select_templates(task, families, request.templates)
     group = runtime.group
     scan, problem = scan_task(task, request, runtime.strict, templates,
-                              run.references(task.id) if group.rank == 0 else None)
+                              run.references(task.id) if group.rank == 0 else None,
+                              runtime.share)
     decided = group.broadcast(problem)  # process 0 decides; the others follow
     if decided and not problem:
         problem = decided
@@ -141,11 +148,17 @@ def run_task(task: TaskSpec, model: Model, request: EvalRequest, runtime: Runtim
     if scan.bad_records and group.rank == 0:
         hooks.message(f"{task.id}: {scan.bad_records} bad records, recorded as bad_record "
                       f"failures (--strict stops at the first); the first: {scan.first_bad}")
-    part = "" if group.world == 1 else f"part-{group.rank}"
+    share = runtime.share
+    part = share.part if share else ("" if group.world == 1 else f"part-{group.rank}")
     out_path = run.predictions(task.id, part)
+    # a share reads and repairs only its own part and the merged file (other shares may be
+    # writing theirs); its requests are in no other file
+    mine_only = [run.predictions(task.id), out_path] if share else None
     done = None
     if group.rank == 0:
-        for path in run.prediction_files(task.id):
+        for path in mine_only or run.prediction_files(task.id):
+            if not path.exists():
+                continue
             if repair_torn_tail(path):
                 hooks.message(f"{path}: its last line was torn (a crash, or a copy cut short): "
                               f"cut, and its request is run again")
@@ -153,10 +166,12 @@ def run_task(task: TaskSpec, model: Model, request: EvalRequest, runtime: Runtim
             if dropped:
                 hooks.message(f"{task.id}: {dropped} duplicated prediction lines removed from "
                               f"{path}")
-        done = done_keys(run, task.id)
+        done = done_keys(run, task.id, mine_only)
     done = group.broadcast(done)  # every process works from process 0's view of what is done
     done_requests = sum(1 for status in done.values() if status not in PLAN_FAILURES)
     todo = scan.requests - done_requests
+    if scan.share_keys is not None:  # a share: its own requests not done
+        todo = len(scan.share_keys - done.keys())
     mine = len(range(group.rank, max(todo, 0), group.world))
     progress = hooks.task_started(task.id, mine, len(done))
 
@@ -166,10 +181,11 @@ def run_task(task: TaskSpec, model: Model, request: EvalRequest, runtime: Runtim
             if (item.sample_id, item.template_id) in done:
                 continue
             if isinstance(item, PlanFailure):
-                if group.rank == 0:
+                if group.rank == 0 and (share is None or share.takes_sample(item.sample_id)):
                     append_lines(out_path, [failure_line(task.id, item).to_json()])
                 continue
-            yield item
+            if share is None or share.takes(item):
+                yield item
 
     def my_requests() -> Iterator[Request]:
         # grouped by media item before sharding, so every process sees the same order
@@ -220,12 +236,13 @@ def grouped_by_media(requests: Iterator[Request], window: int = GROUP_WINDOW
             yield from members
 
 
-def done_keys(run: RunDir, task: str) -> dict[tuple[str, str], str]:
-    """(sample id, template id) -> status of the requests already done. Failures that may
-    succeed when tried again (media, model, out of memory) are not done: a resume retries
-    them."""
+def done_keys(run: RunDir, task: str, paths: list[Path] | None = None
+              ) -> dict[tuple[str, str], str]:
+    """(sample id, template id) -> status of the requests already done (in `paths`, default
+    every prediction file of the task). Failures that may succeed when tried again (media,
+    model, out of memory) are not done: a resume retries them."""
     return {
         key: line.status
-        for key, line in load_predictions(run, task, light=True).items()
+        for key, line in load_predictions(run, task, light=True, paths=paths).items()
         if line.status not in RETRYABLE
     }
