@@ -24,6 +24,7 @@ vocabulary as MSRVTT-QA's 1,500 answers), and real checkpoints stop at EOS soone
     python bench/gpu.py                 # on an H100/H200 (exits with a message without CUDA)
     python bench/gpu.py --models vicuna,t5,llava   # the LLaVA-1.5-7B shapes too
     python bench/gpu.py --smoke         # tiny shapes on CPU: checks the script end to end
+    python bench/gpu.py --write         # and save the figures for `ibench paper plan`
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from ibench.protocol.suite import load_tasks
+from ibench.paper.throughput import (  # noqa: E402
+    throughput_file,
+    workload,
+    write_throughput,
+)
+from ibench.protocol.suite import load_tasks  # noqa: E402
 from ibench.records import GenerationSettings, ModelInput  # noqa: E402
 
 PROMPT = ("Dialog history: a man riding a horse on a beach next to the ocean. Q: is it sunny? "
@@ -358,20 +364,11 @@ def bench_model(kind: str, shapes: Shapes, device: str, dtype: torch.dtype, box_
     return times
 
 
-def _workload(task) -> str:
-    """The measured workload that stands in for a held-out task."""
-    if task.mode == "generate":
-        long = task.generation_settings("decoder-only").max_new_tokens > 20
-        return "caption" if long else "short"
-    candidates = task.rank.candidates
-    return {"vocabulary": "vocabulary", "options": "visdial"}.get(candidates, "options")
-
-
 def held_out_plan() -> list[tuple[str, int, str]]:
     """(task, requests, workload) for every held-out task: one request per evaluation sample
     (the zero-shot template)."""
     tasks = load_tasks()
-    return [(tid, int(t.eval_size), _workload(t)) for tid, t in sorted(tasks.items())
+    return [(tid, int(t.eval_size), workload(t)) for tid, t in sorted(tasks.items())
             if t.split == "held-out"]
 
 
@@ -379,14 +376,14 @@ def projection(name: str, times: dict[str, float | None]) -> str:
     """The held-out suite's projected time for one model: requests x s/request per task."""
     lines = [f"held-out projection, {name} (requests x best measured s/request):"]
     total, missing = 0.0, []
-    for tid, requests, workload in held_out_plan():
-        per = times.get(workload)
+    for tid, requests, kind in held_out_plan():
+        per = times.get(kind)
         if per is None:
             missing.append(tid)
-            lines.append(f"  {tid:14s} {requests:>7,} requests  {workload:10s}  not measured")
+            lines.append(f"  {tid:14s} {requests:>7,} requests  {kind:10s}  not measured")
             continue
         total += requests * per
-        lines.append(f"  {tid:14s} {requests:>7,} requests  {workload:10s} "
+        lines.append(f"  {tid:14s} {requests:>7,} requests  {kind:10s} "
                      f"{per * 1000:8.1f} ms/request  {requests * per / 3600:7.2f} h")
     note = f" (without {', '.join(missing)})" if missing else ""
     lines.append(f"  total {total / 3600:.2f} h on one device{note}")
@@ -399,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny shapes on CPU")
     parser.add_argument("--models", default="vicuna,t5", help="comma list of vicuna, t5, llava")
     parser.add_argument("--budget", type=float, default=540.0, help="whole-run seconds")
+    parser.add_argument("--write", nargs="?", const=str(throughput_file()), default=None,
+                        help="write the seconds per request for `ibench paper plan` (default "
+                             "path: $IBENCH_THROUGHPUT, else $IBENCH_CACHE/throughput.json)")
     args = parser.parse_args(argv)
     if args.smoke:
         device, dtype, shapes, box = "cpu", torch.float32, SMOKE, 5.0
@@ -422,6 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     for kind, times in measured.items():
         name = names.get(kind, kind) + (" (smoke shapes, CPU)" if args.smoke else "")
         print(projection(name, times))
+    if args.write:
+        import datetime as dt
+
+        where = "cpu (smoke shapes)" if args.smoke else torch.cuda.get_device_name()
+        write_throughput(Path(args.write), where, dt.date.today().isoformat(),
+                         {k: v for k, v in measured.items() if k in ("vicuna", "t5")})
+        print(f"wrote {args.write} (read by ibench paper plan)")
     return 0
 
 

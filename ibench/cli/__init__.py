@@ -14,6 +14,7 @@ from ibench.cli.catalog import models, tasks, templates
 from ibench.cli.common import INCLUDE
 from ibench.cli.datasets import data
 from ibench.cli.eval import eval_cmd
+from ibench.cli.paper import paper
 from ibench.cli.results import compare_cmd, leaderboard_cmd, report_cmd
 from ibench.errors import IbenchError
 from ibench.safetext import escape_library_output, message_lines
@@ -28,7 +29,7 @@ def cli() -> None:
 
 
 for _command in (tasks, templates, data, models, eval_cmd, leaderboard_cmd, compare_cmd,
-                 report_cmd):
+                 report_cmd, paper):
     cli.add_command(_command)
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import os
+import stat
+import sys
 from pathlib import Path
 
 import click
+
+from ibench.safetext import visible
 
 
 def _include(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> None:
@@ -40,3 +46,21 @@ class BatchSize(click.ParamType):
             if int(value) >= 1:
                 return int(value)
         self.fail(f"{value!r} is not a positive integer or auto", param, ctx)  # type: ignore
+
+
+def write_data(text: str) -> None:
+    """md/csv/json/latex output: exactly as rendered into a file (csv and json round-trip);
+    on a terminal, or a pipe that may end on one, control characters are shown as escapes."""
+    if may_reach_a_terminal():
+        text = "\n".join(visible(line) for line in text.split("\n"))
+    sys.stdout.write(text)
+
+
+def may_reach_a_terminal() -> bool:
+    """Whether standard output is a terminal or a pipe, not a file (an in-memory stream, a
+    program's own, is written exactly)."""
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    return not stat.S_ISREG(mode)

@@ -3,15 +3,12 @@ each other."""
 
 from __future__ import annotations
 
-import io
-import os
-import stat
-import sys
 from pathlib import Path
 
 import click
 from rich.text import Text
 
+from ibench.cli.common import write_data
 from ibench.cli.display import console, print_board, print_table
 from ibench.protocol.paper import paper_tables
 from ibench.report.leaderboard import boards_for
@@ -38,27 +35,9 @@ def leaderboard_cmd(runs: tuple[Path, ...], fmt: str, no_reference: bool, which:
         click.echo(f"note: {visible(note)}", err=True)
     [board] = boards_for(paths, which, include_reference=not no_reference)
     if fmt != "table":
-        _write_data(render_board(board, fmt))
+        write_data(render_board(board, fmt))
         return
     print_board(board)
-
-
-def _write_data(text: str) -> None:
-    """md/csv/json/latex output: exactly as rendered into a file (csv and json round-trip);
-    on a terminal, or a pipe that may end on one, control characters are shown as escapes."""
-    if _may_reach_a_terminal():
-        text = "\n".join(visible(line) for line in text.split("\n"))
-    sys.stdout.write(text)
-
-
-def _may_reach_a_terminal() -> bool:
-    """Whether standard output is a terminal or a pipe, not a file (an in-memory stream, a
-    program's own, is written exactly)."""
-    try:
-        mode = os.fstat(sys.stdout.fileno()).st_mode
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return False
-    return not stat.S_ISREG(mode)
 
 
 @click.command("compare")
@@ -85,7 +64,7 @@ def compare_cmd(run_a: Path, run_b: Path, resamples: int, seed: int, fmt: str,
     if as_json:
         fmt = "json"
     if fmt != "table":
-        _write_data(render_comparison(result, fmt))
+        write_data(render_comparison(result, fmt))
         return
     print_table(f"B - A (A = {run_a.name}, B = {run_b.name}): paired bootstrap, {resamples} "
                 f"resamples", COMPARE_HEADER[:COMPARE_TERMINAL],

@@ -77,9 +77,14 @@ class LoadRequest:
         return str(self.config.get("model_type", ""))
 
     def load_args(self, published: str | None) -> dict[str, Any]:
-        """What the manifest records of how the model was loaded."""
+        """What the manifest records of how the model was loaded; `stand_in` when the folder
+        is one of ibench's tiny random-weight checkpoints (its ibench_tiny.json marker), e.g.
+        passed as a local copy of a published checkpoint in a test."""
+        stand_in = None
+        if (self.checkpoint.path / "ibench_tiny.json").is_file():
+            stand_in = "an ibench tiny random-weight checkpoint (ibench_tiny.json)"
         return {"model_args": dict(self.model_args), "published_as": published,
-                "requested_revision": self.revision}
+                "requested_revision": self.revision, "stand_in": stand_in}
 
 
 def check_weights(path: Path, allow_pickle: bool) -> None:

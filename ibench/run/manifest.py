@@ -160,7 +160,7 @@ def build_settings(request: EvalRequest, spec: RunSpec, model_info: dict[str, An
 
     if included_roots():
         extra["include_paths"] = included_roots()
-    for key in ("model_args", "published_as", "requested_revision"):
+    for key in ("model_args", "published_as", "requested_revision", "stand_in"):
         if model_info.get(key):  # recorded only when given
             extra[key] = model_info[key]
     return extra | spec.as_dict() | {

@@ -253,7 +253,7 @@ def demo_reasons(settings: dict[str, Any]) -> list[str]:
 
     reasons = []
     if str(settings.get("model", "")).startswith("ibench/tiny") or str(
-            settings.get("model_alias", "")).startswith("tiny-"):
+            settings.get("model_alias", "")).startswith("tiny-") or settings.get("stand_in"):
         reasons.append("a tiny random-weight model")
     root = settings.get("data_root")
     if isinstance(root, str) and root and is_sample_pack(Path(root)):
