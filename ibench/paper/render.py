@@ -8,6 +8,7 @@ import csv
 import html
 import io
 import json
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,17 +62,23 @@ def text(table: PaperTable) -> str:
         shared = _shared_reasons(cells)
         for reason in shared:
             out.append(f"  every scored cell: {visible(reason)}")
+        grouped: dict[str, list[str]] = {}  # a reason -> the datasets it applies to
         for c in cells:
             rest = [r for r in c.why if r not in shared]
             if rest and c.verdict != "within":
-                out.append(f"  {c.task}: {visible('; '.join(rest))}")
+                grouped.setdefault("; ".join(rest), []).append(c.task)
+        for reason, tasks in grouped.items():
+            out.append(f"  {', '.join(tasks)}: {visible(reason)}")
         out.append("")
     counts = {v: sum(c.verdict == v for c in table.cells) for v in VERDICT_TEXT}
     out.append("verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
     out.append("average: the mean over the 13 datasets, as the paper computes it, only when "
                "all 13 are there")
     out += [f"note: {visible(n)}" for n in table.notes]
-    return "\n".join(out)
+    # prose wrapped to the table's 80 columns (the table's own lines are narrower)
+    return "\n".join(textwrap.fill(line, 80, subsequent_indent="    ", break_on_hyphens=False,
+                                    break_long_words=False) if len(line) > 80 else line
+                      for line in out)
 
 
 def markdown(table: PaperTable) -> str:

@@ -119,9 +119,10 @@ def discard_run(run: RunDir) -> None:
     task ran): what ibench writes there, then the folder if nothing else is in it."""
     import shutil
 
-    for name in ("manifest.json", "metrics.json", "leaderboard.md", ".reserve", ".lock"):
+    for name in ("manifest.json", "metrics.json", "leaderboard.md", ".reserve", ".lock",
+                 ".lock-manifest"):
         (run.path / name).unlink(missing_ok=True)
-    for name in ("predictions", "references", "scores", "submissions"):
+    for name in ("predictions", "references", "scores", "submissions", "shares"):
         shutil.rmtree(run.path / name, ignore_errors=True)
     try:
         run.path.rmdir()
