@@ -251,3 +251,35 @@ def test_bad_models_option_is_one_line(tmp_path, capsys):
     code, _, err = run_cli(capsys, "paper", "plan", "--data-root", str(tmp_path), "--tasks",
                            "okvqa")
     assert code == 1 and "not a Table 1 dataset" in err
+
+
+def test_an_interrupted_paper_run_resumes_to_the_same_table(paper_folder, stand_ins,
+                                                            sample_pack, ibench_cache,
+                                                            tmp_path, capsys):
+    import signal
+    import time
+
+    out = tmp_path / "I"
+    models = f"vicuna-7b={stand_ins['vicuna-7b']},flan-t5-xl={stand_ins['flan-t5-xl']}"
+    args = [sys.executable, "-m", "ibench", "paper", "run", "--models", models, "--data-root",
+            str(sample_pack), "--output", str(out), "--limit", "2"]
+    env = {**os.environ, "IBENCH_CACHE": str(ibench_cache), "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("*/predictions/*.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C: the batch in flight is saved
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-1500:]
+    assert "run the same command to resume" in err
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-1500:]
+
+    def cells(folder: Path) -> list[dict]:
+        code, text, _ = run_cli(capsys, "paper", "table", "--output", str(folder), "--format",
+                                "json")
+        return [{k: v for k, v in c.items() if k != "run"} for c in json.loads(text)["cells"]]
+
+    assert cells(out) == cells(paper_folder)
