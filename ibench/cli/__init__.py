@@ -14,7 +14,7 @@ from ibench.cli.catalog import models, tasks, templates
 from ibench.cli.common import INCLUDE
 from ibench.cli.datasets import data
 from ibench.cli.eval import eval_cmd
-from ibench.cli.paper import paper
+from ibench.cli.reproduce import paper
 from ibench.cli.results import compare_cmd, leaderboard_cmd, report_cmd
 from ibench.errors import IbenchError
 from ibench.safetext import escape_library_output, message_lines

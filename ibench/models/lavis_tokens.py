@@ -38,8 +38,8 @@ from ibench.models.base import ModelLoadError
 
 LavisFamily = Literal["llama", "t5"]
 
-# the language model's config model_type -> the LAVIS tokenizer it ran with
-LAVIS_TOKENIZERS: dict[str, LavisFamily] = {"llama": "llama", "t5": "t5"}
+# the language models' config model_types LAVIS ran (each names its tokenizer's family)
+LAVIS_FAMILIES: tuple[LavisFamily, ...] = ("llama", "t5")
 
 PIPELINES: dict[LavisFamily, str] = {
     "llama": "LAVIS's slow LlamaTokenizer (transformers 4.33, legacy SentencePiece): "
@@ -74,14 +74,6 @@ def _normalizer_items(spec: dict | None) -> list[dict]:
     if not spec:
         return []
     return list(spec["normalizers"]) if spec.get("type") == "Sequence" else [spec]
-
-
-def _splits_whitespace(spec: dict | None) -> bool:
-    if not spec:
-        return False
-    if spec.get("type") == "Sequence":
-        return any(_splits_whitespace(p) for p in spec.get("pretokenizers", []))
-    return spec.get("type") in ("WhitespaceSplit", "Whitespace")
 
 
 def _t5_pipeline(spec: dict) -> tuple[dict | None, dict | None]:
@@ -149,9 +141,9 @@ def lavis_tokens_for(model_type: str, folder: Path, loaded: Any) -> LavisTokens 
     """The LAVIS-way tokenizer of a checkpoint folder whose language model is LLaMA or T5
     (None for another language model: transformers' tokenizer is used as it is). The folder
     must ship tokenizer.json, as the Salesforce checkpoints do."""
-    family = LAVIS_TOKENIZERS.get(model_type)
-    if family is None:
+    if model_type not in LAVIS_FAMILIES:
         return None
+    family: LavisFamily = model_type  # type: ignore[assignment]
     path = folder / "tokenizer.json"
     try:
         text = path.read_text(encoding="utf-8")
@@ -169,9 +161,9 @@ def lavis_tokens_for(model_type: str, folder: Path, loaded: Any) -> LavisTokens 
 
 def lavis_tokens_in_memory(model_type: str, loaded: Any) -> LavisTokens | None:
     """The same for a tokenizer built in memory (tiny benches): its own pipeline's vocabulary."""
-    family = LAVIS_TOKENIZERS.get(model_type)
-    if family is None:
+    if model_type not in LAVIS_FAMILIES:
         return None
+    family: LavisFamily = model_type  # type: ignore[assignment]
     config = {"add_bos_token": True} if family == "llama" else {}
     return build_lavis_tokens(family, loaded.backend_tokenizer.to_str(), config, loaded,
                               "in-memory tokenizer")

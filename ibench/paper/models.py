@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ibench.errors import IbenchError
+from ibench.models.base import ModelLoadError, check_weights
 from ibench.models.families import find_alias, list_aliases
 from ibench.protocol.paper import reference_rows
 
@@ -105,7 +106,12 @@ def checkpoint_state(model: PaperModel) -> CheckpointState:
     cache (HF_HOME), looked up without downloading."""
     if model.local is not None:
         folder = model.local
-        if (folder / "config.json").is_file() and any(folder.glob("*.safetensors")):
+        try:
+            check_weights(folder, allow_pickle=False)
+            found = (folder / "config.json").is_file()
+        except ModelLoadError:
+            found = False
+        if found:
             return CheckpointState(True, f"{folder} (a local copy of {model.hub_id})")
         return CheckpointState(False, f"{folder}: no checkpoint there (config.json and "
                                f"*.safetensors)",

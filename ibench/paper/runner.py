@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ibench.paper.plan import PaperPlan
+from ibench.paper.readiness import PaperPlan
 from ibench.run.hooks import EvalHooks
 
 

@@ -189,8 +189,9 @@ def build_table(folder: Path) -> PaperTable:
         table.rows.append((model, path, manifest))
     table.rows.sort(key=lambda r: (r[0].ablation, order.index(r[0].alias)))
     names = [m.run_name for m, _, _ in table.rows]
-    for name in {n for n in names if names.count(n) > 1}:
-        raise PaperError(f"{folder}: two runs are the row {name}; keep one per model")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PaperError(f"{folder}: two runs are the row {twice[0]}; keep one per model")
     for model, path, manifest in table.rows:
         run = RunDir(path)
         scores = read_metrics(run.metrics)[1] if run.metrics.exists() else {}

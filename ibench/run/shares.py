@@ -48,13 +48,14 @@ class Share:
 
     def takes(self, request: Request) -> bool:
         """Whether this share runs the request: by its media item, stable across runs."""
-        key = f"{request.media}\0{request.media_row}\0{request.clip}".encode()
-        return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % self.count == (
-            self.index - 1)
+        return self._owns(f"{request.media}\0{request.media_row}\0{request.clip}")
 
     def takes_sample(self, sample_id: str) -> bool:
         """Whether this share records a request that never reaches the model (a bad record)."""
-        digest = hashlib.sha256(sample_id.encode()).digest()[:8]
+        return self._owns(sample_id)
+
+    def _owns(self, key: str) -> bool:
+        digest = hashlib.sha256(key.encode()).digest()[:8]
         return int.from_bytes(digest, "big") % self.count == self.index - 1
 
 

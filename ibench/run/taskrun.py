@@ -184,7 +184,7 @@ def run_task(task: TaskSpec, model: Model, request: EvalRequest, runtime: Runtim
                 if group.rank == 0 and (share is None or share.takes_sample(item.sample_id)):
                     append_lines(out_path, [failure_line(task.id, item).to_json()])
                 continue
-            if share is None or share.takes(item):
+            if scan.share_keys is None or (item.sample_id, item.template_id) in scan.share_keys:
                 yield item
 
     def my_requests() -> Iterator[Request]:

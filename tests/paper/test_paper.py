@@ -46,13 +46,26 @@ def _paper_folder(tmp_path_factory, stand_ins, sample_pack, ibench_cache) -> Pat
     return out
 
 
-def _cli(*args: str, cache: Path, hf_home: Path | None = None) -> subprocess.CompletedProcess:
+def _env(cache: Path, hf_home: Path | None = None) -> dict[str, str]:
+    """A separate ibench process's environment: offline, the session's cache, one thread."""
     env = {**os.environ, "IBENCH_CACHE": str(cache), "HF_HUB_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
     if hf_home is not None:
         env["HF_HOME"] = str(hf_home)
-    return subprocess.run([sys.executable, "-m", "ibench", *args], env=env,
+    return env
+
+
+def _cli(*args: str, cache: Path, hf_home: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ibench", *args], env=_env(cache, hf_home),
                           capture_output=True, text=True, timeout=600)
+
+
+def _cells(capsys, folder: Path) -> list[dict]:
+    """`paper table --format json`'s cells, less where each run folder is."""
+    code, text, _ = run_cli(capsys, "paper", "table", "--output", str(folder), "--format",
+                            "json")
+    assert code == 0
+    return [{k: v for k, v in c.items() if k != "run"} for c in json.loads(text)["cells"]]
 
 
 def test_plan_on_an_empty_data_root_lists_everything_missing(tmp_path, ibench_cache):
@@ -131,6 +144,10 @@ def test_table_json_has_2_x_13_cells_with_numbers_intervals_and_verdicts(paper_f
     assert len(cells) == 26
     assert [c["task"] for c in cells[:13]] == list(held_out_order())
     assert [r["model"] for r in table["rows"]] == ["flan-t5-xl", "vicuna-7b"]  # Table 1 order
+    paper = {(c["model"], c["task"]): c["paper"] for c in cells}
+    # the paper's Table 1 (arXiv 2305.06500), copied by hand
+    assert paper["vicuna-7b", "gqa"] == 49.2 and paper["vicuna-7b", "textvqa"] == 50.1
+    assert paper["flan-t5-xl", "nocaps"] == 119.9 and paper["flan-t5-xl", "ivqa"] == 53.1
     for cell in cells:
         assert cell["paper"] == TABLE1[cell["row"]][cell["task"]]
         assert cell["ours"] is not None and cell["low"] <= cell["ours"] <= cell["high"]
@@ -220,8 +237,7 @@ def test_two_shares_as_separate_processes_give_the_same_table(paper_folder, stan
     models = f"vicuna-7b={stand_ins['vicuna-7b']},flan-t5-xl={stand_ins['flan-t5-xl']}"
     args = ["paper", "run", "--models", models, "--data-root", str(sample_pack), "--output",
             str(out), "--limit", "2"]
-    env = {**os.environ, "IBENCH_CACHE": str(ibench_cache), "HF_HUB_OFFLINE": "1",
-           "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = _env(ibench_cache)
     shares = [subprocess.Popen([sys.executable, "-m", "ibench", *args, "--shard", share],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True) for share in ("1/2", "2/2")]
@@ -229,13 +245,7 @@ def test_two_shares_as_separate_processes_give_the_same_table(paper_folder, stan
     assert all(p.returncode == 0 for p in shares), [r[1][-1500:] for r in results]
     assert not list(out.glob("*/predictions/*.part-*"))  # merged by the last share
 
-    def cells(folder: Path) -> list[dict]:
-        code, text, _ = run_cli(capsys, "paper", "table", "--output", str(folder), "--format",
-                                "json")
-        assert code == 0
-        return [{k: v for k, v in c.items() if k != "run"} for c in json.loads(text)["cells"]]
-
-    assert cells(out) == cells(paper_folder)
+    assert _cells(capsys, out) == _cells(capsys, paper_folder)
     for model in ("vicuna-7b", "flan-t5-xl"):
         for task in held_out_order():
             one = (paper_folder / model / "predictions" / f"{task}.jsonl").read_text()
@@ -263,8 +273,7 @@ def test_an_interrupted_paper_run_resumes_to_the_same_table(paper_folder, stand_
     models = f"vicuna-7b={stand_ins['vicuna-7b']},flan-t5-xl={stand_ins['flan-t5-xl']}"
     args = [sys.executable, "-m", "ibench", "paper", "run", "--models", models, "--data-root",
             str(sample_pack), "--output", str(out), "--limit", "2"]
-    env = {**os.environ, "IBENCH_CACHE": str(ibench_cache), "HF_HUB_OFFLINE": "1",
-           "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = _env(ibench_cache)
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 300
@@ -277,9 +286,30 @@ def test_an_interrupted_paper_run_resumes_to_the_same_table(paper_folder, stand_
     again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-1500:]
 
-    def cells(folder: Path) -> list[dict]:
-        code, text, _ = run_cli(capsys, "paper", "table", "--output", str(folder), "--format",
-                                "json")
-        return [{k: v for k, v in c.items() if k != "run"} for c in json.loads(text)["cells"]]
+    assert _cells(capsys, out) == _cells(capsys, paper_folder)
 
-    assert cells(out) == cells(paper_folder)
+
+def test_text_from_a_run_folder_is_escaped_in_every_format(tmp_path):
+    # a reason quoting run-folder text (a mirror's repo name) with each format's specials
+    from ibench.paper.formats import RENDERERS
+    from ibench.paper.models import PaperModel
+    from ibench.paper.table import Cell, PaperTable
+
+    model = PaperModel("vicuna-7b", "Salesforce/instructblip-vicuna-7b",
+                       "InstructBLIP (Vicuna-7B)")
+    hostile = "repo a|b_$x&{y}% <script>\x1b[31m"
+    table = PaperTable(tmp_path, rows=[(model, tmp_path / "run\x1b[2J", None)],
+                       cells=[Cell("vicuna-7b", model.row, task, 49.2, 40.0, 38.0, 42.0,
+                                   "not comparable", [hostile], str(tmp_path))
+                              for task in held_out_order()])
+    md = RENDERERS["md"](table)
+    assert "a\\|b" in md and "&lt;script&gt;" in md and "\x1b" not in md
+    latex = RENDERERS["latex"](table)
+    assert "\x1b" not in latex and "InstructBLIP (Vicuna-7B) &" in latex
+    page = RENDERERS["html"](table)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    text = RENDERERS["text"](table)
+    assert "\x1b" not in text and "\\x1b[31m" in text
+    assert "\n" in text  # ibench's own line breaks kept
+    rows = list(csv.DictReader(io.StringIO(RENDERERS["csv"](table))))
+    assert rows[0]["why"] == hostile  # csv is exact (a file's content)

@@ -18,29 +18,11 @@ FORMATS = ("text", "md", "csv", "json", "latex", "html")
 
 def _plan(models: str | None, task_names: str | None, data_root: Path | None,
           limit: int | None, ablation: bool):
-    from ibench.paper.models import PaperError, parse_models, with_ablation
-    from ibench.paper.plan import build_plan
-    from ibench.paper.throughput import load_throughput
-    from ibench.protocol.paper import held_out_order
-    from ibench.protocol.suite import load_tasks
+    from ibench.paper.readiness import plan_for
 
     root = data_root or (Path(os.environ["IBENCH_DATA_ROOT"])
                          if os.environ.get("IBENCH_DATA_ROOT") else None)
-    if root is None:
-        raise PaperError("--data-root: the folder that holds (or will hold) the datasets; "
-                         "or set $IBENCH_DATA_ROOT")
-    columns = held_out_order()
-    names = split_names(task_names) or list(columns)
-    unknown = [n for n in names if n not in columns]
-    if unknown:
-        raise PaperError(f"--tasks {', '.join(unknown)}: not a Table 1 dataset; its datasets: "
-                         f"{', '.join(columns)}")
-    tasks = load_tasks()
-    chosen = parse_models(models)
-    if ablation:
-        chosen = with_ablation(chosen)
-    return build_plan(chosen, [tasks[n] for n in columns if n in names], root, limit,
-                      load_throughput())
+    return plan_for(models, split_names(task_names), root, limit, ablation)
 
 
 _COMMON = [
@@ -76,7 +58,7 @@ def plan_cmd(models: str | None, task_names: str | None, data_root: Path | None,
              limit: int | None, ablation: bool, as_json: bool) -> None:
     """What is ready, what is missing (with the command that fixes it), the requests and the
     projected GPU time. Exit 0 when everything asked is ready, 1 otherwise."""
-    from ibench.paper.plan import plan_lines
+    from ibench.paper.readiness import plan_lines
 
     plan = _plan(models, task_names, data_root, limit, ablation)
     if as_json:
@@ -105,8 +87,8 @@ def run_cmd(models: str | None, task_names: str | None, data_root: Path | None,
     """Run every ready (model, dataset) pair into the paper folder (resumable: run it again
     to continue), cheapest datasets first; then print the table."""
     from ibench.cli.progress import RichHooks
-    from ibench.paper.plan import plan_lines
-    from ibench.paper.render import html_page, text
+    from ibench.paper.formats import html_page, text
+    from ibench.paper.readiness import plan_lines
     from ibench.paper.runner import run_paper
     from ibench.paper.table import build_table
     from ibench.run.dist import from_environment
@@ -143,7 +125,7 @@ def run_cmd(models: str | None, task_names: str | None, data_root: Path | None,
 def table_cmd(output: Path, fmt: str) -> None:
     """Table 1 replicated: each cell's paper number, ours with its 95% interval, the
     difference and a verdict, with the row averages."""
-    from ibench.paper.render import RENDERERS
+    from ibench.paper.formats import RENDERERS
     from ibench.paper.table import build_table
 
     table = build_table(output)

@@ -4,15 +4,13 @@ differences, each cell linking to its run's report)."""
 
 from __future__ import annotations
 
-import csv
 import html
-import io
-import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 from ibench.paper.table import VERDICT_TEXT, Cell, PaperTable
+from ibench.report.render import TextTable, to_csv, to_json, to_latex, to_md
 from ibench.safetext import visible
 
 
@@ -81,56 +79,50 @@ def text(table: PaperTable) -> str:
                       for line in out)
 
 
-def markdown(table: PaperTable) -> str:
-    """A markdown table per model."""
-    out = []
-    for model, path, _ in table.rows:
-        out += [f"### {model.label}", "", f"run: `{path}`", "",
-                "| " + " | ".join(HEADER) + " | why |", "|" + "---|" * (len(HEADER) + 1)]
+def _cell_rows(table: PaperTable) -> TextTable:
+    """One row per cell (then each model's average), for md, csv and json: the rounded text,
+    the exact values (csv), the structured table (json). Cells are escaped by the renderer."""
+    header = ["model", "dataset", "paper", "ours", "95% interval", "diff", "verdict", "why"]
+    cells, values = [], []
+    for model, _, _ in table.rows:
         for c in table.row_cells(model.run_name):
-            out.append(f"| {c.task} | {_num(c.paper)} | {_num(c.ours)} | {_interval(c)} | "
-                       f"{_diff(c.diff)} | {c.verdict} | {'; '.join(c.why)} |")
+            cells.append([c.row, c.task, _num(c.paper), _num(c.ours), _interval(c),
+                          _diff(c.diff), c.verdict, "; ".join(c.why)])
+            values.append([c.model, c.row, c.task, *("" if v is None else repr(v) for v in (
+                c.paper, c.ours, c.low, c.high, c.diff)), c.verdict, "; ".join(c.why), c.run])
         average = table.row_average(model.run_name)
-        out += [f"| average | {_num(average['paper'])} | {_num(average['ours'])} | | "
-                f"{_diff(average['diff'])} | | |", ""]
-    out += [f"- {n}" for n in table.notes]
-    return "\n".join(out) + "\n"
+        cells.append([model.label, "average", _num(average["paper"]), _num(average["ours"]),
+                      "", _diff(average["diff"]), "", ""])
+    return TextTable(header, cells, values,
+                     [f"run {m.run_name}: {path}" for m, path, _ in table.rows] + table.notes,
+                     table.as_dict(),
+                     value_header=["model", "row", "task", "paper", "ours", "ci_low", "ci_high",
+                                   "diff", "verdict", "why", "run"])
+
+
+def markdown(table: PaperTable) -> str:
+    """A markdown table, a row per cell and per model's average; the runs and notes below."""
+    return to_md(_cell_rows(table))
 
 
 def as_csv(table: PaperTable) -> str:
     """One line per cell, full precision."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["model", "row", "task", "paper", "ours", "ci_low", "ci_high", "diff",
-                     "verdict", "why", "run"])
-    for c in table.cells:
-        writer.writerow([c.model, c.row, c.task, *("" if v is None else repr(v) for v in (
-            c.paper, c.ours, c.low, c.high, c.diff)), c.verdict, "; ".join(c.why), c.run])
-    return buffer.getvalue()
+    return to_csv(_cell_rows(table))
 
 
 def as_json(table: PaperTable) -> str:
-    return json.dumps(table.as_dict(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return to_json(_cell_rows(table))
 
 
 def latex(table: PaperTable) -> str:
     """Table 1's layout: a row per model, a column per dataset, 'ours (paper)'."""
-    columns = table.columns
-
-    def esc(text: str) -> str:
-        return text.replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")
-
-    out = [r"\begin{tabular}{l" + "r" * (len(columns) + 1) + "}", r"\toprule",
-           "Model & " + " & ".join(esc(c) for c in columns) + r" & Avg. \\", r"\midrule"]
+    rows = []
     for model, _, _ in table.rows:
-        cells = table.row_cells(model.run_name)
-        values = [f"{_num(c.ours)} ({_num(c.paper)})" for c in cells]
         average = table.row_average(model.run_name)
-        out.append(f"{esc(model.label)} & " + " & ".join(values)
-                   + f" & {_num(average['ours'])} ({_num(average['paper'])})" + r" \\")
-    out += [r"\bottomrule", r"\end{tabular}", "% ours (paper); verdicts and intervals: "
-            "ibench paper table --format json"]
-    return "\n".join(out) + "\n"
+        rows.append([model.label, *(f"{_num(c.ours)} ({_num(c.paper)})"
+                                    for c in table.row_cells(model.run_name)),
+                     f"{_num(average['ours'])} ({_num(average['paper'])})"])
+    return to_latex(TextTable(["Model", *table.columns, "Avg."], rows, rows, [], None))
 
 
 def _shade(diff: float | None) -> str:

@@ -151,3 +151,30 @@ def plan_lines(plan: PaperPlan) -> list[str]:
     lines.append("ready: everything asked is here" if plan.ready else
                  "not ready: fix the MISSING items above (paper run runs what is ready)")
     return lines
+
+
+def plan_for(models: str | None, task_names: list[str] | None, data_root: Path | None,
+             limit: int | None, ablation: bool) -> PaperPlan:
+    """The plan for `paper plan|run`'s options: `--models ALIAS[=DIR],...`, Table 1 datasets
+    (default all 13, in its order), the data root, `--limit`, `--ablation`; a PaperError for an
+    option that names nothing of Table 1."""
+    from ibench.paper.models import PaperError, parse_models, with_ablation
+    from ibench.paper.throughput import load_throughput
+    from ibench.protocol.paper import held_out_order
+    from ibench.protocol.suite import load_tasks
+
+    if data_root is None:
+        raise PaperError("--data-root: the folder that holds (or will hold) the datasets; "
+                         "or set $IBENCH_DATA_ROOT")
+    columns = held_out_order()
+    names = task_names or list(columns)
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        raise PaperError(f"--tasks {', '.join(unknown)}: not a Table 1 dataset; its datasets: "
+                         f"{', '.join(columns)}")
+    chosen = parse_models(models)
+    if ablation:
+        chosen = with_ablation(chosen)
+    tasks = load_tasks()
+    return build_plan(chosen, [tasks[n] for n in columns if n in names], data_root, limit,
+                      load_throughput())
