@@ -246,7 +246,8 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
             metrics = _merge_and_score(run, request, families, outcomes)
             finish_manifest(run, manifest, outcomes, session)
             clear_markers(run)
-    except BaseException as exc:
+    except BaseException as caught:
+        exc = peer_stopped(caught, group, hooks)
         if group.rank == 0 and not isinstance(exc, NothingRan):
             with manifest_guard(run.path):
                 if share is not None:  # the manifest as the other shares left it
@@ -260,6 +261,8 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
             raise RunError(f"out of memory ({exc or 'MemoryError'}): the run stops, saved up to "
                            f"its last finished batch and marked failed; free memory, then run "
                            f"the same command to resume") from exc
+        if exc is not caught:
+            raise exc from caught
         raise
     finally:
         restore_signals(previous)
@@ -267,6 +270,17 @@ def _evaluate_locked(request: EvalRequest, runtime: Runtime, hooks: EvalHooks,
             reserve.free()
     group.barrier()
     return run, metrics, outcomes
+
+
+def peer_stopped(exc: BaseException, group: Any, hooks: EvalHooks) -> BaseException:
+    """The stop this process was asked for, when that is what the error is: under torchrun
+    every process stops at its own batch boundary, and one still in a collective (the next
+    task's broadcast) when a peer has already stopped and left gets the backend's error
+    instead; that is the same stop, not a failure."""
+    if group.distributed and hooks.stop and not isinstance(exc, (KeyboardInterrupt,
+                                                                  NothingRan)):
+        return KeyboardInterrupt()
+    return exc
 
 
 def _merge_and_score(run: RunDir, request: EvalRequest, families: dict[str, TemplateFamily],

@@ -54,3 +54,19 @@ def test_each_torchrun_process_gets_its_own_gpu():
     assert group.device("cuda") == "cuda:1"
     assert group.device("cpu") == "cpu" and group.device("cuda:0") == "cuda:0"
     assert ProcessGroup().device("cuda") == "cuda"
+
+
+def test_a_collective_error_after_a_stop_is_that_stop():
+    # Under torchrun a process may still be in the next task's broadcast when its peer, which
+    # stopped at its own batch boundary, has left: the backend's error is the same stop.
+    from ibench.run.dist import ProcessGroup
+    from ibench.run.evaluate import peer_stopped
+    from ibench.run.hooks import EvalHooks
+
+    hooks = EvalHooks()
+    peer_gone = RuntimeError("[gloo] Connection closed by peer")
+    two = ProcessGroup(rank=0, world=2)
+    assert peer_stopped(peer_gone, two, hooks) is peer_gone  # no stop asked: a real failure
+    hooks.stop = True
+    assert isinstance(peer_stopped(peer_gone, two, hooks), KeyboardInterrupt)
+    assert peer_stopped(peer_gone, ProcessGroup(), hooks) is peer_gone  # one process: as is
